@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    // Namespace tests create and remove network namespaces; keep files from racing each other.
+    fileParallelism: false,
+  },
+});
