@@ -1,0 +1,80 @@
+import { readFileSync } from "node:fs";
+import { CaptureFormatError } from "../capture/source.js";
+import { UnsupportedLinkTypeError } from "../pipeline.js";
+import { ExitCode, UsageError } from "./errors.js";
+import { runReplay } from "./replay.js";
+
+const MAIN_HELP = `Usage: egressd <command> [options]
+
+egressd watches the traffic of CCTV cameras and other edge devices and tells you
+when one calls home or is being upgraded remotely.
+
+Commands:
+  replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
+
+Options:
+  -h, --help       show this help (also: egressd <command> --help)
+  -V, --version    print the version
+
+Exit status: 0 success, 1 runtime error (unreadable or damaged input),
+2 usage error.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case "help":
+    case "-h":
+    case "--help":
+      process.stdout.write(MAIN_HELP);
+      return command === undefined ? ExitCode.USAGE : ExitCode.OK;
+    case "-V":
+    case "--version":
+    case "version":
+      process.stdout.write(`egressd ${version()}\n`);
+      return ExitCode.OK;
+    case "replay":
+      return runReplay(rest);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+// EPIPE (`egressd replay x | head`) is the reader leaving, not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(ExitCode.OK);
+  throw err;
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`egressd: ${err.message}\nTry 'egressd --help'.\n`);
+      process.exitCode = ExitCode.USAGE;
+    } else if (err instanceof UnsupportedLinkTypeError) {
+      process.stderr.write(`egressd: ${err.message}\n`);
+      process.exitCode = ExitCode.USAGE;
+    } else if (err instanceof CaptureFormatError) {
+      process.stderr.write(`egressd: ${err.message} (byte offset ${err.offset})\n`);
+      process.exitCode = ExitCode.ERROR;
+    } else if (err instanceof Error && "code" in err && typeof err.code === "string") {
+      // System errors (ENOENT, EACCES...) already name the path; no stack trace for them.
+      process.stderr.write(`egressd: ${err.message}\n`);
+      process.exitCode = ExitCode.ERROR;
+    } else {
+      process.stderr.write(
+        `egressd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+      process.exitCode = ExitCode.ERROR;
+    }
+  },
+);

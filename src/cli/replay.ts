@@ -1,0 +1,194 @@
+import { parseArgs } from "node:util";
+import { openCapture } from "../capture/open.js";
+import type { SourceResult } from "../capture/source.js";
+import type { Flow } from "../flow/flow.js";
+import { DEFAULT_FLOW_OPTIONS, type FlowOptions, parseTimeouts } from "../flow/options.js";
+import type { FlowEndReason } from "../flow/table.js";
+import { flowRecord } from "../output/flow-record.js";
+import { LineWriter } from "../output/line-writer.js";
+import { Pipeline } from "../pipeline.js";
+import { ExitCode, UsageError } from "./errors.js";
+import { ProgressBar } from "./progress.js";
+import { printSummary, type ReplaySummary } from "./summary.js";
+
+export const REPLAY_HELP = `Usage: egressd replay [options] FILE|-
+
+Reads a pcap or pcapng capture (FILE, or - for standard input), decodes every packet,
+tracks flows and writes one JSON record per finished flow to standard output (JSON
+Lines, Elastic Common Schema field names; see docs/FLOW-RECORD.md). A summary goes
+to standard error.
+
+  tcpdump -i eth0 -w - | egressd replay -
+
+Options:
+  -o, --output FILE       write flow records to FILE instead of standard output
+      --summary FORMAT    summary on stderr: text (default), json, or none
+      --progress          show a progress bar (default: when stderr is a terminal)
+      --no-progress       never show a progress bar
+      --max-flows N       concurrent flow bound; the longest-idle flow is evicted
+                          beyond it (default ${DEFAULT_FLOW_OPTIONS.maxFlows})
+      --max-fragments N   remembered fragmented datagrams (default ${DEFAULT_FLOW_OPTIONS.maxFragments})
+      --timeouts LIST     idle/active timeouts in seconds, packet time, e.g.
+                          tcp=300,udp=60 (names: tcp_new, tcp, tcp_closed, udp,
+                          icmp, other, active; defaults: ${Object.entries(
+                            DEFAULT_FLOW_OPTIONS.timeouts,
+                          )
+                            .map(([k, v]) => `${k}=${v}`)
+                            .join(",")})
+  -h, --help              show this help
+
+Exit status: 0 on success; 1 when the capture could not be read or is damaged
+(everything before the damage is still written, and the error names the byte
+offset); 2 on a usage error or a link type egressd does not decode.
+`;
+
+interface ReplayOptions {
+  input: string;
+  output: string | undefined;
+  summary: "text" | "json" | "none";
+  progress: boolean;
+  flowOptions: FlowOptions;
+}
+
+function positiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UsageError(`--${name} needs a positive integer, got "${value}"`);
+  return n;
+}
+
+export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: "string", short: "o" },
+      summary: { type: "string", default: "text" },
+      progress: { type: "boolean" },
+      "no-progress": { type: "boolean" },
+      "max-flows": { type: "string" },
+      "max-fragments": { type: "string" },
+      timeouts: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0
+        ? "replay needs a capture file (or - for standard input)"
+        : `replay takes one capture file, got ${positionals.length}`,
+    );
+  }
+  const summary = values.summary;
+  if (summary !== "text" && summary !== "json" && summary !== "none") {
+    throw new UsageError(`--summary must be text, json or none, got "${summary}"`);
+  }
+  const flowOptions: FlowOptions = {
+    ...DEFAULT_FLOW_OPTIONS,
+    timeouts: { ...DEFAULT_FLOW_OPTIONS.timeouts },
+  };
+  if (values["max-flows"] !== undefined) {
+    flowOptions.maxFlows = positiveInteger("max-flows", values["max-flows"]);
+  }
+  if (values["max-fragments"] !== undefined) {
+    flowOptions.maxFragments = positiveInteger("max-fragments", values["max-fragments"]);
+  }
+  if (values.timeouts !== undefined) {
+    try {
+      flowOptions.timeouts = parseTimeouts(values.timeouts, flowOptions.timeouts);
+    } catch (err) {
+      throw new UsageError(`--timeouts: ${(err as Error).message}`);
+    }
+  }
+  const progress = values["no-progress"]
+    ? false
+    : (values.progress ?? Boolean(process.stderr.isTTY));
+  return {
+    input: positionals[0]!,
+    output: values.output,
+    summary,
+    progress,
+    flowOptions,
+  };
+}
+
+/** `egressd replay`: capture file -> flow records. Returns the exit code. */
+export async function runReplay(argv: string[]): Promise<number> {
+  const parsed = parseReplayArgs(argv);
+  if (parsed === "help") {
+    process.stdout.write(REPLAY_HELP);
+    return ExitCode.OK;
+  }
+  const source = await openCapture(parsed.input);
+  const writer = new LineWriter(parsed.output);
+  let flowsWritten = 0;
+  const pipeline = new Pipeline(parsed.flowOptions, {
+    flowEnded(flow: Flow, reason: FlowEndReason) {
+      writer.write(JSON.stringify(flowRecord(flow, reason)));
+      flowsWritten++;
+    },
+  });
+
+  let heapPeak = process.memoryUsage().heapUsed;
+  const heapSampler = setInterval(() => {
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+  }, 250);
+  heapSampler.unref();
+  const progress = parsed.progress
+    ? new ProgressBar(source, () => pipeline.counters.packets)
+    : undefined;
+  progress?.start();
+
+  const started = process.hrtime.bigint();
+  let result: SourceResult;
+  try {
+    result = await source.run(pipeline);
+  } finally {
+    progress?.stop();
+    clearInterval(heapSampler);
+  }
+  pipeline.finish();
+  writer.close();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+
+  const c = pipeline.counters;
+  const stats = pipeline.flows.stats;
+  const summary: ReplaySummary = {
+    input: source.name,
+    packets: c.packets,
+    bytes: c.bytes,
+    ip_packets: c.ipPackets,
+    non_ip_packets: c.nonIpPackets,
+    anomalies_total: pipeline.anomalies.total(),
+    anomalies: pipeline.anomalies.toObject(),
+    flows: flowsWritten,
+    flows_created: stats.created,
+    flows_evicted: stats.evicted,
+    flows_ended: { ...stats.ended },
+    fragments_attributed: stats.fragmentsAttributed,
+    fragments_unattributed: stats.fragmentsUnattributed,
+    icmp_errors_attributed: stats.icmpErrorsAttributed,
+    duration_seconds: seconds,
+    packets_per_second: seconds > 0 ? c.packets / seconds : 0,
+    bytes_per_second: seconds > 0 ? c.bytes / seconds : 0,
+    heap_used_peak_bytes: heapPeak,
+    max_rss_bytes: process.resourceUsage().maxRSS * 1024,
+  };
+  if (result.error) {
+    summary.error = { message: result.error.message, offset: result.error.offset };
+  }
+  printSummary(summary, parsed.summary);
+  if (result.error) {
+    process.stderr.write(
+      `egressd replay: ${source.name}: ${result.error.message} (the ${withCount(c.packets)} before byte offset ${result.error.offset} were processed and their flows written)\n`,
+    );
+    return ExitCode.ERROR;
+  }
+  return ExitCode.OK;
+}
+
+function withCount(n: number): string {
+  return n === 1 ? "1 packet" : `${n} packets`;
+}

@@ -1,0 +1,51 @@
+import { formatBytes, formatCount, withThousands } from "./units.js";
+
+export interface ReplaySummary {
+  input: string;
+  packets: number;
+  bytes: number;
+  ip_packets: number;
+  non_ip_packets: number;
+  anomalies_total: number;
+  anomalies: Record<string, number>;
+  flows: number;
+  flows_created: number;
+  flows_evicted: number;
+  flows_ended: Record<string, number>;
+  fragments_attributed: number;
+  fragments_unattributed: number;
+  icmp_errors_attributed: number;
+  duration_seconds: number;
+  packets_per_second: number;
+  bytes_per_second: number;
+  heap_used_peak_bytes: number;
+  max_rss_bytes: number;
+  error?: { message: string; offset: number };
+}
+
+function breakdown(counts: Record<string, number>): string {
+  const parts = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${withThousands(n)}`);
+  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
+}
+
+/** Writes the end-of-run summary to stderr: aligned text for people, one JSON line for scripts. */
+export function printSummary(s: ReplaySummary, format: "text" | "json" | "none"): void {
+  if (format === "none") return;
+  if (format === "json") {
+    process.stderr.write(`${JSON.stringify(s)}\n`);
+    return;
+  }
+  const lines = [
+    `egressd replay: ${s.input}`,
+    `  packets    ${withThousands(s.packets)} (${formatBytes(s.bytes)}) in ${s.duration_seconds.toFixed(2)} s: ${formatCount(s.packets_per_second)} packets/s, ${formatBytes(s.bytes_per_second)}/s`,
+    `  decoded    ${withThousands(s.ip_packets)} IP, ${withThousands(s.non_ip_packets)} non-IP`,
+    `  anomalies  ${withThousands(s.anomalies_total)}${breakdown(s.anomalies)}`,
+    `  flows      ${withThousands(s.flows)} records from ${withThousands(s.flows_created)} flows${breakdown(s.flows_ended)}; ${withThousands(s.flows_evicted)} evicted by the flow limit`,
+    `  fragments  ${withThousands(s.fragments_attributed)} attributed, ${withThousands(s.fragments_unattributed)} without a first fragment`,
+    `  icmp       ${withThousands(s.icmp_errors_attributed)} errors tied to the flow they report on`,
+    `  memory     peak heap ${formatBytes(s.heap_used_peak_bytes)}, max RSS ${formatBytes(s.max_rss_bytes)}`,
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,74 @@
+/**
+ * One bidirectional flow. "Source" is the initiator (the SYN sender, or the first
+ * packet's sender for UDP/ICMP), "destination" the responder. Objects are pooled by the
+ * table, so every field is a primitive initialised in the constructor (one hidden class,
+ * no per-flow allocations beyond the object itself).
+ */
+export class Flow {
+  /** Unique per flow in this process; lets side tables detect a recycled object. */
+  id = 0;
+  hash = 0;
+  ipVersion = 0;
+  proto = 0;
+  vlanOuter = -1;
+  vlanInner = -1;
+  interfaceId = 0;
+
+  // Initiator ("source") and responder ("destination") endpoints.
+  src0 = 0;
+  src1 = 0;
+  src2 = 0;
+  src3 = 0;
+  srcPort = 0;
+  dst0 = 0;
+  dst1 = 0;
+  dst2 = 0;
+  dst3 = 0;
+  dstPort = 0;
+  /** 48-bit MACs as numbers (exact in a double), -1 when unknown. */
+  srcMac = -1;
+  dstMac = -1;
+
+  /** ICMP type/code of the initiator's first message; -1 for other protocols. */
+  icmpType = -1;
+  icmpCode = -1;
+
+  // Time of this record's first and last packet, and the table clock when last touched.
+  startSec = 0;
+  startNsec = 0;
+  lastSec = 0;
+  lastNsec = 0;
+  /** Table clock (ms, monotonic) at the last packet: orders the idle lists. */
+  touchedMs = 0;
+  /** Table clock (ms) when this record began, for the active timeout. */
+  recordStartMs = 0;
+
+  // Counters per direction (0 = from source, 1 = from destination).
+  srcPackets = 0;
+  srcBytes = 0;
+  srcPayloadBytes = 0;
+  dstPackets = 0;
+  dstBytes = 0;
+  dstPayloadBytes = 0;
+  fragments = 0;
+  icmpErrors = 0;
+  /** Last ICMP error about this flow as (type << 8) | code, -1 if none. */
+  lastIcmpError = -1;
+
+  // TCP
+  srcTcpFlags = 0;
+  dstTcpFlags = 0;
+  tcpState = 0;
+  midstream = false;
+  /** The record continues a flow already reported by an active timeout. */
+  continued = false;
+
+  /** Cached Community ID: computed once, on first report. */
+  communityId = "";
+
+  // Intrusive links: hash bucket chain and the idle list the flow sits in.
+  nextInBucket: Flow | null = null;
+  idlePrev: Flow | null = null;
+  idleNext: Flow | null = null;
+  idleList = -1;
+}
