@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the tests need (run as root; CI calls this from .ci/run).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Keep package scripts from starting services (nginx) on the host: the e2e tests start
+# their own servers inside network namespaces.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+# test/capture: editcap and mergecap (wireshark-common) rewrite fixtures into other formats.
+# test/e2e: network namespaces, real servers and clients, tcpdump to record, tshark to check.
+# (tshark asks whether non-root users may capture: noninteractive keeps the default, no.)
+apt-get install -y -qq --no-install-recommends \
+  wireshark-common tshark tcpdump iproute2 iputils-ping \
+  dnsmasq-base nginx-light openssl curl bind9-dnsutils python3 >/dev/null
