@@ -1,5 +1,5 @@
 import type { PacketSink, RawPacket } from "./capture/source.js";
-import { AnomalyCounters } from "./decode/anomalies.js";
+import { A, AnomalyCounters } from "./decode/anomalies.js";
 import {
   DECODE_NOT_IP,
   DECODE_OK,
@@ -33,7 +33,15 @@ export interface PipelineCounters {
   ipPackets: number;
   /** Valid frames without IP (ARP, LLDP, ...). */
   nonIpPackets: number;
+  /** Packets skipped for an anomaly: packets = ipPackets + nonIpPackets + skippedPackets. */
+  skippedPackets: number;
 }
+
+/**
+ * Packet times past 9999-12-31 or before 1970 come only from damaged or hostile
+ * captures; they would break every date formatter downstream.
+ */
+const MAX_TIMESTAMP_SEC = 253_402_300_799;
 
 /**
  * The per-packet path: capture -> decode -> flow table. One synchronous call per packet,
@@ -43,20 +51,40 @@ export class Pipeline implements PacketSink {
   readonly anomalies = new AnomalyCounters();
   readonly parser = new PacketParser(this.anomalies);
   readonly flows: FlowTable;
-  readonly counters: PipelineCounters = { packets: 0, bytes: 0, ipPackets: 0, nonIpPackets: 0 };
+  readonly counters: PipelineCounters = {
+    packets: 0,
+    bytes: 0,
+    ipPackets: 0,
+    nonIpPackets: 0,
+    skippedPackets: 0,
+  };
+  /** Interfaces declared with a link type egressd cannot decode, and whether any can. */
+  private readonly unsupported = new Map<number, number>();
+  private anySupportedInterface = false;
+  /** Told once per unsupported interface, so the operator knows packets are being skipped. */
+  onUnsupportedInterface: (error: UnsupportedLinkTypeError) => void = () => {};
 
   constructor(flowOptions: FlowOptions, flowSink: FlowSink) {
     this.flows = new FlowTable(flowOptions, flowSink);
   }
 
   interface(interfaceId: number, linkType: number): void {
-    if (!isSupportedLinkType(linkType)) throw new UnsupportedLinkTypeError(interfaceId, linkType);
+    if (isSupportedLinkType(linkType)) {
+      this.anySupportedInterface = true;
+      this.unsupported.delete(interfaceId);
+    } else {
+      this.unsupported.set(interfaceId, linkType);
+    }
   }
 
   packet(raw: RawPacket): void {
     const c = this.counters;
     c.packets++;
     c.bytes += raw.origLen;
+    if (raw.tsSec < 0 || raw.tsSec > MAX_TIMESTAMP_SEC) {
+      this.skip(A.bad_timestamp);
+      return;
+    }
     const status = this.parser.decode(raw);
     if (status === DECODE_OK) {
       c.ipPackets++;
@@ -64,8 +92,27 @@ export class Pipeline implements PacketSink {
     } else if (status === DECODE_NOT_IP) {
       c.nonIpPackets++;
     } else {
-      this.anomalies.add(status);
+      if (status === A.unsupported_link_type) this.unsupportedPacket(raw);
+      this.skip(status);
     }
+  }
+
+  private skip(anomaly: number): void {
+    this.counters.skippedPackets++;
+    this.anomalies.add(anomaly);
+  }
+
+  /**
+   * A capture with nothing egressd can decode is an error (exit 2, naming the link
+   * type); one unsupported interface among supported ones is skipped with a warning.
+   */
+  private unsupportedPacket(raw: RawPacket): void {
+    const linkType = this.unsupported.get(raw.interfaceId);
+    if (linkType === undefined) return;
+    const error = new UnsupportedLinkTypeError(raw.interfaceId, linkType);
+    if (!this.anySupportedInterface) throw error;
+    this.unsupported.delete(raw.interfaceId);
+    this.onUnsupportedInterface(error);
   }
 
   /** End of input: report every open flow. */

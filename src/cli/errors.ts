@@ -14,3 +14,11 @@ export class UsageError extends Error {
     this.name = "UsageError";
   }
 }
+
+/** Input that cannot be used (not a capture, a directory...): the message says why, exit 1. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}

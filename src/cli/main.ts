@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CaptureFormatError } from "../capture/source.js";
 import { UnsupportedLinkTypeError } from "../pipeline.js";
-import { ExitCode, UsageError } from "./errors.js";
+import { ExitCode, InputError, UsageError } from "./errors.js";
 import { runReplay } from "./replay.js";
 
 const MAIN_HELP = `Usage: egressd <command> [options]
@@ -63,6 +63,9 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof UnsupportedLinkTypeError) {
       process.stderr.write(`egressd: ${err.message}\n`);
       process.exitCode = ExitCode.USAGE;
+    } else if (err instanceof InputError) {
+      process.stderr.write(`egressd: ${err.message}\n`);
+      process.exitCode = ExitCode.ERROR;
     } else if (err instanceof CaptureFormatError) {
       process.stderr.write(`egressd: ${err.message} (byte offset ${err.offset})\n`);
       process.exitCode = ExitCode.ERROR;

@@ -7,7 +7,7 @@ import type { FlowEndReason } from "../flow/table.js";
 import { flowRecord } from "../output/flow-record.js";
 import { LineWriter } from "../output/line-writer.js";
 import { Pipeline } from "../pipeline.js";
-import { ExitCode, UsageError } from "./errors.js";
+import { ExitCode, InputError, UsageError } from "./errors.js";
 import { ProgressBar } from "./progress.js";
 import { printSummary, type ReplaySummary } from "./summary.js";
 
@@ -120,7 +120,12 @@ export async function runReplay(argv: string[]): Promise<number> {
     process.stdout.write(REPLAY_HELP);
     return ExitCode.OK;
   }
-  const source = await openCapture(parsed.input);
+  let source: Awaited<ReturnType<typeof openCapture>>;
+  try {
+    source = await openCapture(parsed.input);
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
   const writer = new LineWriter(parsed.output);
   let flowsWritten = 0;
   const pipeline = new Pipeline(parsed.flowOptions, {
@@ -129,6 +134,10 @@ export async function runReplay(argv: string[]): Promise<number> {
       flowsWritten++;
     },
   });
+
+  pipeline.onUnsupportedInterface = (error) => {
+    process.stderr.write(`egressd replay: ${source.name}: ${error.message}; its packets are skipped\n`);
+  };
 
   let heapPeak = process.memoryUsage().heapUsed;
   const heapSampler = setInterval(() => {
@@ -161,6 +170,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     bytes: c.bytes,
     ip_packets: c.ipPackets,
     non_ip_packets: c.nonIpPackets,
+    skipped_packets: c.skippedPackets,
     anomalies_total: pipeline.anomalies.total(),
     anomalies: pipeline.anomalies.toObject(),
     flows: flowsWritten,
@@ -179,14 +189,14 @@ export async function runReplay(argv: string[]): Promise<number> {
   if (result.error) {
     summary.error = { message: result.error.message, offset: result.error.offset };
   }
-  printSummary(summary, parsed.summary);
+  // The error line comes first so the summary stays the last line (scripts read `tail -1`).
   if (result.error) {
     process.stderr.write(
       `egressd replay: ${source.name}: ${result.error.message} (the ${withCount(c.packets)} before byte offset ${result.error.offset} were processed and their flows written)\n`,
     );
-    return ExitCode.ERROR;
   }
-  return ExitCode.OK;
+  printSummary(summary, parsed.summary);
+  return result.error ? ExitCode.ERROR : ExitCode.OK;
 }
 
 function withCount(n: number): string {

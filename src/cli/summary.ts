@@ -6,6 +6,8 @@ export interface ReplaySummary {
   bytes: number;
   ip_packets: number;
   non_ip_packets: number;
+  /** Packets skipped for an anomaly: packets = ip_packets + non_ip_packets + skipped_packets. */
+  skipped_packets: number;
   anomalies_total: number;
   anomalies: Record<string, number>;
   flows: number;
@@ -40,7 +42,7 @@ export function printSummary(s: ReplaySummary, format: "text" | "json" | "none")
   const lines = [
     `egressd replay: ${s.input}`,
     `  packets    ${withThousands(s.packets)} (${formatBytes(s.bytes)}) in ${s.duration_seconds.toFixed(2)} s: ${formatCount(s.packets_per_second)} packets/s, ${formatBytes(s.bytes_per_second)}/s`,
-    `  decoded    ${withThousands(s.ip_packets)} IP, ${withThousands(s.non_ip_packets)} non-IP`,
+    `  decoded    ${withThousands(s.ip_packets)} IP, ${withThousands(s.non_ip_packets)} non-IP, ${withThousands(s.skipped_packets)} skipped as malformed`,
     `  anomalies  ${withThousands(s.anomalies_total)}${breakdown(s.anomalies)}`,
     `  flows      ${withThousands(s.flows)} records from ${withThousands(s.flows_created)} flows${breakdown(s.flows_ended)}; ${withThousands(s.flows_evicted)} evicted by the flow limit`,
     `  fragments  ${withThousands(s.fragments_attributed)} attributed, ${withThousands(s.fragments_unattributed)} without a first fragment`,

@@ -15,6 +15,7 @@ export const ANOMALY_KINDS = [
   "truncated_null",
   "unknown_null_family",
   "unsupported_link_type",
+  "bad_timestamp",
   "truncated_ipv4",
   "bad_ip_version",
   "bad_ip_header_length",
@@ -29,6 +30,7 @@ export const ANOMALY_KINDS = [
   "bad_udp_length",
   "truncated_icmp",
   "truncated_icmp_quote",
+  "truncated_sctp",
 ] as const;
 
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];

@@ -7,6 +7,7 @@ import { decodeIPv4 } from "./ipv4.js";
 import { decodeIPv6 } from "./ipv6.js";
 import { decodeLoopback, decodeRawIp } from "./loopback.js";
 import { DecodedPacket, IpProto } from "./packet.js";
+import { decodeSctp } from "./sctp.js";
 import { decodeSll, decodeSll2 } from "./sll.js";
 import { decodeTcp } from "./tcp.js";
 import { decodeUdp } from "./udp.js";
@@ -132,6 +133,7 @@ export class PacketParser {
     const proto = pkt.proto;
     if (proto === IpProto.TCP) status = decodeTcp(buf, off, end, pkt);
     else if (proto === IpProto.UDP) status = decodeUdp(buf, off, end, pkt);
+    else if (proto === IpProto.SCTP) status = decodeSctp(buf, off, end, pkt);
     else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) {
       status = decodeIcmp(buf, off, end, pkt, this.anomalies);
     }
