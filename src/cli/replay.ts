@@ -136,7 +136,9 @@ export async function runReplay(argv: string[]): Promise<number> {
   });
 
   pipeline.onUnsupportedInterface = (error) => {
-    process.stderr.write(`egressd replay: ${source.name}: ${error.message}; its packets are skipped\n`);
+    process.stderr.write(
+      `egressd replay: ${source.name}: ${error.message}; its packets are skipped\n`,
+    );
   };
 
   let heapPeak = process.memoryUsage().heapUsed;
