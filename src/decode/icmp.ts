@@ -1,4 +1,5 @@
 import { A, type AnomalyCounters } from "./anomalies.js";
+import { u32be } from "./bytes.js";
 import { type DecodedPacket, IpProto } from "./packet.js";
 
 /** ICMPv4 messages that quote the offending datagram (RFC 792): unreachable, quench, redirect, time exceeded, parameter problem. */
@@ -52,25 +53,25 @@ function decodeQuote(buf: Buffer, off: number, end: number, pkt: DecodedPacket):
     pkt.quoteSrc0 = 0;
     pkt.quoteSrc1 = 0;
     pkt.quoteSrc2 = 0;
-    pkt.quoteSrc3 = buf.readUInt32BE(off + 12);
+    pkt.quoteSrc3 = u32be(buf, off + 12);
     pkt.quoteDst0 = 0;
     pkt.quoteDst1 = 0;
     pkt.quoteDst2 = 0;
-    pkt.quoteDst3 = buf.readUInt32BE(off + 16);
+    pkt.quoteDst3 = u32be(buf, off + 16);
     l4 = off + headerLength;
   } else if (version === 6) {
     if (off + 40 > end) return false;
     pkt.quoteIpVersion = 6;
     // Quoted packets with extension headers are rare; the first next-header is used as is.
     pkt.quoteProto = buf[off + 6]!;
-    pkt.quoteSrc0 = buf.readUInt32BE(off + 8);
-    pkt.quoteSrc1 = buf.readUInt32BE(off + 12);
-    pkt.quoteSrc2 = buf.readUInt32BE(off + 16);
-    pkt.quoteSrc3 = buf.readUInt32BE(off + 20);
-    pkt.quoteDst0 = buf.readUInt32BE(off + 24);
-    pkt.quoteDst1 = buf.readUInt32BE(off + 28);
-    pkt.quoteDst2 = buf.readUInt32BE(off + 32);
-    pkt.quoteDst3 = buf.readUInt32BE(off + 36);
+    pkt.quoteSrc0 = u32be(buf, off + 8);
+    pkt.quoteSrc1 = u32be(buf, off + 12);
+    pkt.quoteSrc2 = u32be(buf, off + 16);
+    pkt.quoteSrc3 = u32be(buf, off + 20);
+    pkt.quoteDst0 = u32be(buf, off + 24);
+    pkt.quoteDst1 = u32be(buf, off + 28);
+    pkt.quoteDst2 = u32be(buf, off + 32);
+    pkt.quoteDst3 = u32be(buf, off + 36);
     l4 = off + 40;
   } else {
     return false;

@@ -1,4 +1,5 @@
 import { A } from "./anomalies.js";
+import { u32be } from "./bytes.js";
 import type { DecodedPacket } from "./packet.js";
 
 /**
@@ -37,11 +38,11 @@ export function decodeIPv4(
   pkt.src0 = 0;
   pkt.src1 = 0;
   pkt.src2 = 0;
-  pkt.src3 = buf.readUInt32BE(off + 12);
+  pkt.src3 = u32be(buf, off + 12);
   pkt.dst0 = 0;
   pkt.dst1 = 0;
   pkt.dst2 = 0;
-  pkt.dst3 = buf.readUInt32BE(off + 16);
+  pkt.dst3 = u32be(buf, off + 16);
   pkt.l4Offset = off + headerLength;
   pkt.l4End = off + totalLength;
   return off + headerLength;

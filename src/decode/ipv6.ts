@@ -1,4 +1,5 @@
 import { A } from "./anomalies.js";
+import { u32be } from "./bytes.js";
 import type { DecodedPacket } from "./packet.js";
 
 /** Extension headers with the generic (next header, length in 8-octet units - 1) layout. */
@@ -35,14 +36,14 @@ export function decodeIPv6(
   pkt.ipVersion = 6;
   pkt.ipLength = 40 + payloadLength;
   pkt.ttl = buf[off + 7]!;
-  pkt.src0 = buf.readUInt32BE(off + 8);
-  pkt.src1 = buf.readUInt32BE(off + 12);
-  pkt.src2 = buf.readUInt32BE(off + 16);
-  pkt.src3 = buf.readUInt32BE(off + 20);
-  pkt.dst0 = buf.readUInt32BE(off + 24);
-  pkt.dst1 = buf.readUInt32BE(off + 28);
-  pkt.dst2 = buf.readUInt32BE(off + 32);
-  pkt.dst3 = buf.readUInt32BE(off + 36);
+  pkt.src0 = u32be(buf, off + 8);
+  pkt.src1 = u32be(buf, off + 12);
+  pkt.src2 = u32be(buf, off + 16);
+  pkt.src3 = u32be(buf, off + 20);
+  pkt.dst0 = u32be(buf, off + 24);
+  pkt.dst1 = u32be(buf, off + 28);
+  pkt.dst2 = u32be(buf, off + 32);
+  pkt.dst3 = u32be(buf, off + 36);
   const datagramEnd = off + 40 + payloadLength;
   pkt.l4End = datagramEnd;
 
@@ -72,7 +73,7 @@ export function decodeIPv6(
       const field = (buf[p + 2]! << 8) | buf[p + 3]!;
       const fragmentOffset = field >> 3;
       const moreFragments = (field & 1) !== 0;
-      pkt.fragmentId = buf.readUInt32BE(p + 4);
+      pkt.fragmentId = u32be(buf, p + 4);
       // An "atomic fragment" (offset 0, no more) is a whole datagram.
       pkt.isFragment = moreFragments || fragmentOffset !== 0;
       pkt.isLaterFragment = fragmentOffset !== 0;

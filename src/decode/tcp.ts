@@ -1,4 +1,5 @@
 import { A } from "./anomalies.js";
+import { u32be } from "./bytes.js";
 import type { DecodedPacket } from "./packet.js";
 
 /**
@@ -14,8 +15,8 @@ export function decodeTcp(buf: Buffer, off: number, end: number, pkt: DecodedPac
   pkt.hasPorts = true;
   pkt.srcPort = (buf[off]! << 8) | buf[off + 1]!;
   pkt.dstPort = (buf[off + 2]! << 8) | buf[off + 3]!;
-  pkt.tcpSeq = buf.readUInt32BE(off + 4);
-  pkt.tcpAck = buf.readUInt32BE(off + 8);
+  pkt.tcpSeq = u32be(buf, off + 4);
+  pkt.tcpAck = u32be(buf, off + 8);
   pkt.tcpFlags = buf[off + 13]!;
   pkt.tcpWindow = (buf[off + 14]! << 8) | buf[off + 15]!;
   const payloadOffset = off + headerLength;

@@ -1,4 +1,5 @@
 import type { RawPacket } from "../capture/source.js";
+import { u32be } from "../decode/bytes.js";
 import { type DecodedPacket, IpProto, TcpFlag } from "../decode/packet.js";
 import { Flow } from "./flow.js";
 import { FragmentTable } from "./fragments.js";
@@ -58,7 +59,7 @@ function isUnreachable(ipVersion: number, type: number): boolean {
 }
 
 function readMac(buf: Buffer, off: number): number {
-  return ((buf[off]! << 8) | buf[off + 1]!) * 0x1_0000_0000 + buf.readUInt32BE(off + 2);
+  return ((buf[off]! << 8) | buf[off + 1]!) * 0x1_0000_0000 + u32be(buf, off + 2);
 }
 
 /**
