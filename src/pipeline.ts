@@ -10,6 +10,11 @@ import {
 } from "./decode/parser.js";
 import type { FlowOptions } from "./flow/options.js";
 import { type FlowSink, FlowTable } from "./flow/table.js";
+import {
+  type InspectorOptions,
+  type InspectorSink,
+  ProtocolInspector,
+} from "./protocols/inspector.js";
 
 /** A capture interface whose link type egressd cannot decode. */
 export class UnsupportedLinkTypeError extends Error {
@@ -64,8 +69,25 @@ export class Pipeline implements PacketSink {
   /** Told once per unsupported interface, so the operator knows packets are being skipped. */
   onUnsupportedInterface: (error: UnsupportedLinkTypeError) => void = () => {};
 
-  constructor(flowOptions: FlowOptions, flowSink: FlowSink) {
-    this.flows = new FlowTable(flowOptions, flowSink);
+  /** Protocol parsing and naming; null when turned off (decode + flows only). */
+  readonly inspector: ProtocolInspector | null;
+
+  constructor(
+    flowOptions: FlowOptions,
+    flowSink: FlowSink,
+    protocols: { options: InspectorOptions; sink: InspectorSink } | null = null,
+  ) {
+    this.flows = new FlowTable(flowOptions, {
+      flowEnded: (flow, reason) => {
+        this.inspector?.flowEnding(flow);
+        flowSink.flowEnded(flow, reason);
+      },
+    });
+    this.inspector =
+      protocols === null
+        ? null
+        : new ProtocolInspector(protocols.options, protocols.sink, this.anomalies);
+    if (this.inspector !== null) this.flows.setObserver(this.inspector);
   }
 
   interface(interfaceId: number, linkType: number): void {
@@ -115,8 +137,9 @@ export class Pipeline implements PacketSink {
     this.onUnsupportedInterface(error);
   }
 
-  /** End of input: report every open flow. */
+  /** End of input: report every open flow, then what protocol state is still pending. */
   finish(): void {
     this.flows.flush("end_of_capture");
+    this.inspector?.finish();
   }
 }

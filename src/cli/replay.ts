@@ -6,7 +6,10 @@ import { DEFAULT_FLOW_OPTIONS, type FlowOptions, parseTimeouts } from "../flow/o
 import type { FlowEndReason } from "../flow/table.js";
 import { flowRecord } from "../output/flow-record.js";
 import { LineWriter } from "../output/line-writer.js";
+import { addProtocolFields, protocolEventRecord } from "../output/protocol-fields.js";
 import { Pipeline } from "../pipeline.js";
+import type { FlowApp } from "../protocols/flow-app.js";
+import { DEFAULT_INSPECTOR_OPTIONS, type ProtocolEventKind } from "../protocols/inspector.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { ProgressBar } from "./progress.js";
 import { printSummary, type ReplaySummary } from "./summary.js";
@@ -28,6 +31,11 @@ Options:
       --max-flows N       concurrent flow bound; the longest-idle flow is evicted
                           beyond it (default ${DEFAULT_FLOW_OPTIONS.maxFlows})
       --max-fragments N   remembered fragmented datagrams (default ${DEFAULT_FLOW_OPTIONS.maxFragments})
+      --events LIST       also write one record per protocol transaction, like
+                          Zeek's dns.log/ssl.log/http.log: a comma list of
+                          dns, tls, http, ntp, discovery (or all)
+      --no-protocols      decode and track flows only: no DNS/TLS/HTTP/NTP
+                          parsing and no destination names (for benchmarks)
       --timeouts LIST     idle/active timeouts in seconds, packet time, e.g.
                           tcp=300,udp=60 (names: tcp_new, tcp, tcp_closed, udp,
                           icmp, other, active; defaults: ${Object.entries(
@@ -42,7 +50,11 @@ Exit status: 0 on success; 1 when the capture could not be read or is damaged
 offset); 2 on a usage error or a link type egressd does not decode.
 `;
 
+const EVENT_KINDS: ProtocolEventKind[] = ["dns", "tls", "http", "ntp", "discovery"];
+
 interface ReplayOptions {
+  events: Set<ProtocolEventKind>;
+  protocols: boolean;
   input: string;
   output: string | undefined;
   summary: "text" | "json" | "none";
@@ -69,6 +81,8 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
       "max-flows": { type: "string" },
       "max-fragments": { type: "string" },
       timeouts: { type: "string" },
+      events: { type: "string" },
+      "no-protocols": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -101,10 +115,25 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
       throw new UsageError(`--timeouts: ${(err as Error).message}`);
     }
   }
+  const events = new Set<ProtocolEventKind>();
+  for (const name of (values.events ?? "").split(",").map((e) => e.trim())) {
+    if (name === "") continue;
+    if (name === "all") for (const k of EVENT_KINDS) events.add(k);
+    else if ((EVENT_KINDS as string[]).includes(name)) events.add(name as ProtocolEventKind);
+    else
+      throw new UsageError(
+        `--events: unknown kind "${name}"; known: ${EVENT_KINDS.join(", ")}, all`,
+      );
+  }
+  if (events.size > 0 && values["no-protocols"]) {
+    throw new UsageError("--events needs protocol parsing; drop --no-protocols");
+  }
   const progress = values["no-progress"]
     ? false
     : (values.progress ?? Boolean(process.stderr.isTTY));
   return {
+    events,
+    protocols: !values["no-protocols"],
     input: positionals[0]!,
     output: values.output,
     summary,
@@ -128,12 +157,33 @@ export async function runReplay(argv: string[]): Promise<number> {
   }
   const writer = new LineWriter(parsed.output);
   let flowsWritten = 0;
-  const pipeline = new Pipeline(parsed.flowOptions, {
-    flowEnded(flow: Flow, reason: FlowEndReason) {
-      writer.write(JSON.stringify(flowRecord(flow, reason)));
-      flowsWritten++;
+  let eventsWritten = 0;
+  const protocols = parsed.protocols
+    ? {
+        options: DEFAULT_INSPECTOR_OPTIONS,
+        sink: {
+          event(e: Parameters<typeof protocolEventRecord>[0]) {
+            if (!parsed.events.has(e.kind)) return;
+            writer.write(JSON.stringify(protocolEventRecord(e)));
+            eventsWritten++;
+          },
+        },
+      }
+    : null;
+  const pipeline = new Pipeline(
+    parsed.flowOptions,
+    {
+      flowEnded(flow: Flow, reason: FlowEndReason) {
+        const record = flowRecord(flow, reason);
+        if (parsed.protocols) {
+          addProtocolFields(record, flow.app as FlowApp | null, flow.domain, flow.nameSource);
+        }
+        writer.write(JSON.stringify(record));
+        flowsWritten++;
+      },
     },
-  });
+    protocols,
+  );
 
   pipeline.onUnsupportedInterface = (error) => {
     process.stderr.write(
@@ -176,6 +226,10 @@ export async function runReplay(argv: string[]): Promise<number> {
     anomalies_total: pipeline.anomalies.total(),
     anomalies: pipeline.anomalies.toObject(),
     flows: flowsWritten,
+    events: eventsWritten,
+    protocols: pipeline.inspector ? { ...pipeline.inspector.stats.recognised } : {},
+    names_learned: pipeline.inspector?.names.stats.learned ?? 0,
+    names_evicted: pipeline.inspector?.names.stats.evictions ?? 0,
     flows_created: stats.created,
     flows_evicted: stats.evicted,
     flows_ended: { ...stats.ended },

@@ -11,6 +11,12 @@ export interface ReplaySummary {
   anomalies_total: number;
   anomalies: Record<string, number>;
   flows: number;
+  /** Protocol event records written (--events). */
+  events: number;
+  /** Flows recognised per application protocol. */
+  protocols: Record<string, number>;
+  names_learned: number;
+  names_evicted: number;
   flows_created: number;
   flows_evicted: number;
   flows_ended: Record<string, number>;
@@ -45,6 +51,7 @@ export function printSummary(s: ReplaySummary, format: "text" | "json" | "none")
     `  decoded    ${withThousands(s.ip_packets)} IP, ${withThousands(s.non_ip_packets)} non-IP, ${withThousands(s.skipped_packets)} skipped as malformed`,
     `  anomalies  ${withThousands(s.anomalies_total)}${breakdown(s.anomalies)}`,
     `  flows      ${withThousands(s.flows)} records from ${withThousands(s.flows_created)} flows${breakdown(s.flows_ended)}; ${withThousands(s.flows_evicted)} evicted by the flow limit`,
+    `  protocols  ${Object.keys(s.protocols).length === 0 ? "none recognised" : breakdown(s.protocols).slice(2, -1)}; ${withThousands(s.events)} events written; ${withThousands(s.names_learned)} DNS names learned, ${withThousands(s.names_evicted)} evicted`,
     `  fragments  ${withThousands(s.fragments_attributed)} attributed, ${withThousands(s.fragments_unattributed)} without a first fragment`,
     `  icmp       ${withThousands(s.icmp_errors_attributed)} errors tied to the flow they report on`,
     `  memory     peak heap ${formatBytes(s.heap_used_peak_bytes)}, max RSS ${formatBytes(s.max_rss_bytes)}`,

@@ -40,27 +40,38 @@ export const A = Object.fromEntries(ANOMALY_KINDS.map((k, i) => [k, i])) as {
   readonly [K in AnomalyKind]: number;
 };
 
-/** Counts anomalies by code. Float64 so a months-long run cannot wrap a 32-bit counter. */
+/**
+ * Counts anomalies. Decode anomalies by code in a typed array (hot path; Float64 so a
+ * months-long run cannot wrap a 32-bit counter); protocol parser anomalies (dns_*,
+ * tls_*, http_*...) by name, since they happen at most once per message.
+ */
 export class AnomalyCounters {
   readonly counts = new Float64Array(ANOMALY_KINDS.length);
+  private readonly named = new Map<string, number>();
 
   add(code: number): void {
     this.counts[code]! += 1;
   }
 
+  addNamed(name: string): void {
+    this.named.set(name, (this.named.get(name) ?? 0) + 1);
+  }
+
   total(): number {
     let sum = 0;
     for (let i = 1; i < this.counts.length; i++) sum += this.counts[i]!;
+    for (const n of this.named.values()) sum += n;
     return sum;
   }
 
-  /** Non-zero counts by name, in declaration order (stable output). */
+  /** Non-zero counts by name: decode anomalies in declaration order, then protocol ones sorted. */
   toObject(): Record<string, number> {
     const out: Record<string, number> = {};
     for (let i = 1; i < this.counts.length; i++) {
       const n = this.counts[i]!;
       if (n > 0) out[ANOMALY_KINDS[i]!] = n;
     }
+    for (const name of [...this.named.keys()].sort()) out[name] = this.named.get(name)!;
     return out;
   }
 }

@@ -66,6 +66,14 @@ export class Flow {
   /** Cached Community ID: computed once, on first report. */
   communityId = "";
 
+  /** Protocol inspection still wants this flow's packets; cleared once it knows enough. */
+  inspect = true;
+  /** Protocol state and parsed metadata (src/protocols), created on the first payload. */
+  app: object | null = null;
+  /** The destination's name and how it was learned (src/enrich/names.ts). */
+  domain = "";
+  nameSource = "none";
+
   // Intrusive links: hash bucket chain and the idle list the flow sits in.
   nextInBucket: Flow | null = null;
   idlePrev: Flow | null = null;

@@ -29,6 +29,18 @@ export interface FlowSink {
   flowEnded(flow: Flow, reason: FlowEndReason): void;
 }
 
+/**
+ * Sees flows as they start and, while `flow.inspect` is set, every packet of them:
+ * protocol parsing and naming hook in here, so flows that need no inspection (the
+ * video bulk) cost nothing beyond a flag test.
+ */
+export interface FlowObserver {
+  flowStarted(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void;
+  packet(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void;
+  /** Packet time moved on (called once per sweep): expire pending protocol state. */
+  tick(nowMs: number): void;
+}
+
 export interface FlowStats {
   created: number;
   active: number;
@@ -82,6 +94,7 @@ export class FlowTable {
   /** The table clock: the latest packet time seen, in ms. Never goes backwards. */
   private nowMs = Number.NEGATIVE_INFINITY;
   private nextSweepMs = Number.NEGATIVE_INFINITY;
+  private observer: FlowObserver | null = null;
 
   readonly stats: FlowStats = {
     created: 0,
@@ -119,6 +132,15 @@ export class FlowTable {
 
   get size(): number {
     return this.count;
+  }
+
+  /** The table clock: the latest packet time seen, in ms. */
+  get clockMs(): number {
+    return this.nowMs;
+  }
+
+  setObserver(observer: FlowObserver): void {
+    this.observer = observer;
   }
 
   /** Moves the table clock forward (live capture calls this on quiet links) and expires flows. */
@@ -220,11 +242,13 @@ export class FlowTable {
       flow = null;
     }
 
+    let created = false;
     if (flow === null) {
       const flip = isTcp && tcpInitiatorIsReceiver(pkt.tcpFlags, sPort, dPort);
       flow = this.create(pkt, raw, hash, sPort, dPort, flip);
       fromSource = !flip;
       if (isTcp) flow.tcpState = initialTcpState(pkt.tcpFlags);
+      created = true;
     } else if (this.nowMs - flow.recordStartMs >= this.activeTimeoutMs) {
       this.reportActive(flow, raw);
     }
@@ -258,6 +282,12 @@ export class FlowTable {
     else if (proto === IpProto.ICMP || proto === IpProto.ICMPV6) list = LIST_ICMP;
     else list = LIST_OTHER;
     this.touch(flow, list);
+
+    const observer = this.observer;
+    if (observer !== null) {
+      if (created) observer.flowStarted(flow, pkt, raw, fromSource);
+      if (flow.inspect) observer.packet(flow, pkt, raw, fromSource);
+    }
 
     if (pkt.isFragment) {
       this.fragments.remember(pkt, flow, fromSource, this.nowMs);
@@ -333,6 +363,10 @@ export class FlowTable {
     flow.midstream = pkt.proto === IpProto.TCP && (pkt.tcpFlags & TcpFlag.SYN) === 0;
     flow.continued = false;
     flow.communityId = "";
+    flow.inspect = true;
+    flow.app = null;
+    flow.domain = "";
+    flow.nameSource = "none";
     flow.idleList = -1;
     flow.idlePrev = flow.idleNext = null;
 
@@ -392,6 +426,7 @@ export class FlowTable {
 
   private sweep(): void {
     this.nextSweepMs = this.nowMs + SWEEP_INTERVAL_MS;
+    this.observer?.tick(this.nowMs);
     for (let list = 0; list < LIST_COUNT; list++) {
       const deadline = this.nowMs - this.listTimeoutMs[list]!;
       let flow = this.listHead[list]!;

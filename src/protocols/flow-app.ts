@@ -1,0 +1,78 @@
+import type { DiscoveryRecord } from "./discovery/index.js";
+import type { DnsTcpFramer } from "./dns/index.js";
+import type { HttpConnection, HttpTransaction } from "./http/index.js";
+import type { NtpRecord } from "./ntp/index.js";
+import type { TcpDirectionStream } from "./tcp-stream.js";
+import type { TlsHandshakeInfo, TlsSession } from "./tls/index.js";
+
+/** Application protocols egressd recognises by content. */
+export type AppProtocol =
+  | "dns"
+  | "mdns"
+  | "llmnr"
+  | "tls"
+  | "http"
+  | "rtsp"
+  | "ntp"
+  | "sadp"
+  | "dhip"
+  | "dvrip"
+  | "ws-discovery"
+  | "dahua-p2p"
+  | string;
+
+/** Source/destination/network fields shared by a flow and its protocol events. */
+export interface EventEndpoints {
+  source: { ip: string; port?: number };
+  destination: { ip: string; port?: number };
+  network: { transport: string; community_id: string; vlan?: { id: string } };
+}
+
+/** What the first DNS query and response of a flow said (for the flow record). */
+export interface DnsSummary {
+  kind: "dns" | "mdns" | "llmnr";
+  queryName?: string;
+  queryType?: string;
+  responseCode?: string;
+  resolvedIps: string[];
+  transactions: number;
+}
+
+/**
+ * Per-flow protocol state and the metadata the flow record will carry. Created on a
+ * flow's first payload (most flows get one; only the protocols a flow speaks allocate
+ * their parsers), dropped with the flow.
+ */
+export class FlowApp {
+  protocol: AppProtocol = "";
+  /** Payload packets seen without recognising a protocol: past a bound, inspection stops. */
+  unrecognised = 0;
+  /** Initial sequence numbers from the SYN and SYN-ACK, so streams start at the right byte. */
+  clientIsn = -1;
+  serverIsn = -1;
+  endpoints: EventEndpoints | null = null;
+
+  // TCP byte streams, for protocols parsed as streams (HTTP, DNS over TCP).
+  streams: [TcpDirectionStream, TcpDirectionStream] | null = null;
+
+  dns: DnsSummary | null = null;
+  dnsFramers: [DnsTcpFramer, DnsTcpFramer] | null = null;
+
+  tls: TlsSession | null = null;
+  tlsInfo: TlsHandshakeInfo | null = null;
+  tlsReported = false;
+  /** Payload packets fed after the handshake finished, to catch a cleartext alert. */
+  tlsAfterFinish = 0;
+
+  http: HttpConnection | null = null;
+  httpFirst: HttpTransaction | null = null;
+  httpTransactions = 0;
+  /** Firmware/archive magic names seen in any HTTP body of the flow. */
+  bodyMagics: string[] = [];
+
+  ntpClient: NtpRecord | null = null;
+  ntpServer: NtpRecord | null = null;
+  datagrams = 0;
+
+  discovery: DiscoveryRecord | null = null;
+}

@@ -1,0 +1,583 @@
+import type { RawPacket } from "../capture/source.js";
+import type { AnomalyCounters } from "../decode/anomalies.js";
+import { type DecodedPacket, IpProto, TcpFlag } from "../decode/packet.js";
+import { type NameSource, NameTable, type NameTableOptions } from "../enrich/names.js";
+import { communityId } from "../flow/community-id.js";
+import type { Flow } from "../flow/flow.js";
+import type { FlowObserver } from "../flow/table.js";
+import { formatIp } from "../output/format.js";
+import { recogniseDiscovery } from "./discovery/index.js";
+import {
+  type DnsKind,
+  type DnsMessage,
+  DnsTcpFramer,
+  type DnsTransaction,
+  DnsTransactionTracker,
+  dnsKindForPort,
+  looksLikeDns,
+  parseDnsMessage,
+} from "./dns/index.js";
+import { type EventEndpoints, FlowApp } from "./flow-app.js";
+import {
+  HttpConnection,
+  type HttpTransaction,
+  looksLikeHttpRequest,
+  looksLikeHttpResponse,
+} from "./http/index.js";
+import { looksLikeNtp, parseNtp } from "./ntp/index.js";
+import { TcpDirectionStream } from "./tcp-stream.js";
+import { looksLikeTls, TlsSession } from "./tls/index.js";
+
+export interface InspectorOptions {
+  names: NameTableOptions;
+  /** DNS queries awaiting an answer (bounded; the oldest is reported unanswered when full). */
+  dnsMaxPending: number;
+  /** A query unanswered this long (packet time) is reported as such. */
+  dnsTimeoutSeconds: number;
+  /** Bytes of a TLS handshake kept per direction while reassembling (out of order too). */
+  tlsMaxBytes: number;
+  /** Out-of-order bytes held per direction for stream parsers (HTTP, DNS over TCP). */
+  streamHoldBytes: number;
+  /** Payload packets of a flow looked at before giving up on recognising it. */
+  maxUnrecognisedPackets: number;
+  /** Datagrams of an NTP or discovery flow parsed (they repeat; the first ones say it all). */
+  maxDatagrams: number;
+}
+
+export const DEFAULT_INSPECTOR_OPTIONS: InspectorOptions = {
+  names: { maxEntries: 200_000, minTtlSeconds: 3600, maxTtlSeconds: 86_400 },
+  dnsMaxPending: 50_000,
+  dnsTimeoutSeconds: 10,
+  tlsMaxBytes: 16 * 1024,
+  streamHoldBytes: 64 * 1024,
+  maxUnrecognisedPackets: 4,
+  maxDatagrams: 8,
+};
+
+export type ProtocolEventKind = "dns" | "tls" | "http" | "ntp" | "discovery";
+
+export interface ProtocolEvent {
+  kind: ProtocolEventKind;
+  tsSec: number;
+  tsNsec: number;
+  endpoints: EventEndpoints | null;
+  dns?: DnsTransaction;
+  tls?: FlowApp;
+  http?: HttpTransaction;
+  app?: FlowApp;
+}
+
+export interface InspectorSink {
+  event(e: ProtocolEvent): void;
+}
+
+export interface InspectorStats {
+  recognised: Record<string, number>;
+  gaveUp: number;
+}
+
+const PORT_NTP = 123;
+const TLS_SEGMENTS_AFTER_HANDSHAKE = 4;
+/** Bound on flows remembered for DNS events that complete after their flow ended. */
+const MAX_DNS_FLOW_CONTEXTS = 100_000;
+
+function isMulticast(flow: Flow): boolean {
+  return flow.ipVersion === 4 ? flow.dst3 >>> 28 === 0xe : flow.dst0 >>> 24 === 0xff;
+}
+
+/** A Host header or SNI that is an IP literal names nothing. */
+function hostName(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined;
+  let h = host.trim().toLowerCase();
+  if (h.startsWith("[")) return undefined;
+  const colon = h.lastIndexOf(":");
+  if (colon > 0 && h.indexOf(":") === colon) h = h.slice(0, colon);
+  if (h === "" || /^[0-9.]+$/.test(h)) return undefined;
+  return h.endsWith(".") ? h.slice(0, -1) : h;
+}
+
+/**
+ * Looks at the first bytes of each flow and recognises its protocol by content (not by
+ * port alone): DNS, TLS, HTTP/RTSP, NTP, camera discovery and P2P. Parsers run on flow
+ * starts and on the few packets they need; then `flow.inspect` is cleared and the flow
+ * is back on the fast path. It also names destinations (passive DNS, then SNI, then
+ * HTTP Host) and emits protocol events (dns.log / ssl.log / http.log style).
+ */
+export class ProtocolInspector implements FlowObserver {
+  readonly names: NameTable;
+  readonly stats: InspectorStats = { recognised: {}, gaveUp: 0 };
+  private readonly dns: DnsTransactionTracker;
+  /** DNS flows by id, so a transaction completing after its flow ended still has endpoints. */
+  private readonly dnsContexts = new Map<number, FlowApp>();
+
+  constructor(
+    private readonly options: InspectorOptions,
+    private readonly sink: InspectorSink,
+    private readonly anomalies: AnomalyCounters,
+  ) {
+    this.names = new NameTable(options.names);
+    this.dns = new DnsTransactionTracker(
+      { maxPending: options.dnsMaxPending, timeoutMs: options.dnsTimeoutSeconds * 1000 },
+      (tx) => this.dnsTransaction(tx),
+    );
+  }
+
+  flowStarted(flow: Flow, _pkt: DecodedPacket, _raw: RawPacket, _fromSource: boolean): void {
+    const client = formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3);
+    const server = formatIp(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3);
+    const known = this.names.lookup(client, server, this.nowMs);
+    if (known !== null) this.name(flow, known.name, known.source);
+  }
+
+  private nowMs = 0;
+
+  tick(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.dns.expire(nowMs);
+  }
+
+  packet(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void {
+    const isTcp = pkt.proto === IpProto.TCP;
+    let app = flow.app as FlowApp | null;
+    if (isTcp && pkt.tcpFlags & TcpFlag.SYN) {
+      if (app === null) flow.app = app = new FlowApp();
+      if (fromSource) app.clientIsn = pkt.tcpSeq;
+      else app.serverIsn = pkt.tcpSeq;
+    }
+    const len = pkt.payloadCaptured;
+    if (len <= 0) return;
+    if (app === null) flow.app = app = new FlowApp();
+    if (app.protocol === "") {
+      if (!this.recognise(flow, app, pkt, raw, fromSource)) {
+        if (++app.unrecognised >= this.options.maxUnrecognisedPackets) {
+          flow.inspect = false;
+          this.stats.gaveUp++;
+        }
+        return;
+      }
+      this.stats.recognised[app.protocol] = (this.stats.recognised[app.protocol] ?? 0) + 1;
+    }
+    const buf = raw.buf;
+    const off = pkt.payloadOffset;
+    switch (app.protocol) {
+      case "dns":
+      case "mdns":
+      case "llmnr":
+        if (isTcp) this.dnsTcp(flow, app, pkt, raw, fromSource);
+        else this.dnsMessage(flow, app, buf, off, len, fromSource, raw, "udp");
+        break;
+      case "tls":
+        this.tlsSegment(flow, app, pkt, raw, fromSource);
+        break;
+      case "http":
+      case "rtsp":
+        this.httpSegment(flow, app, pkt, raw, fromSource);
+        break;
+      case "ntp":
+        this.ntpDatagram(flow, app, buf, off, len, fromSource, raw);
+        break;
+      default:
+        this.discoveryDatagram(flow, app, pkt, raw, fromSource);
+    }
+  }
+
+  /** The flow is being reported: finish what its parsers hold so the record is complete. */
+  flowEnding(flow: Flow): void {
+    const app = flow.app as FlowApp | null;
+    if (app === null) return;
+    if (app.tls !== null && !app.tlsReported) {
+      app.tls.finish();
+      this.reportTls(flow, app, flow.lastSec, flow.lastNsec);
+    }
+    if (app.http !== null && flow.inspect) app.http.flush();
+    if (app.dnsFramers !== null) {
+      app.dnsFramers[0].end();
+      app.dnsFramers[1].end();
+    }
+  }
+
+  /** End of input: report every pending DNS query as unanswered. */
+  finish(): void {
+    this.dns.flush();
+  }
+
+  private recognise(
+    flow: Flow,
+    app: FlowApp,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    fromSource: boolean,
+  ): boolean {
+    const buf = raw.buf;
+    const off = pkt.payloadOffset;
+    const len = pkt.payloadCaptured;
+    const sPort = flow.srcPort;
+    const dPort = flow.dstPort;
+    if (pkt.proto === IpProto.UDP) {
+      const kind = this.dnsKind(flow);
+      if (kind !== null && looksLikeDns(buf, off, len, "udp")) {
+        app.protocol = kind;
+        return true;
+      }
+      if ((sPort === PORT_NTP || dPort === PORT_NTP || len === 48) && looksLikeNtp(buf, off, len)) {
+        app.protocol = "ntp";
+        return true;
+      }
+      const discovery = recogniseDiscovery(buf, off, len, pkt.srcPort, pkt.dstPort);
+      if (discovery !== null) {
+        app.protocol = discovery.protocol;
+        return true;
+      }
+      // DNS on an unusual port: only when the whole message parses cleanly.
+      if (looksLikeDns(buf, off, len, "udp")) {
+        const parsed = parseDnsMessage(buf, off, len);
+        if (parsed.message !== undefined && parsed.anomaly === undefined) {
+          app.protocol = "dns";
+          return true;
+        }
+      }
+      return false;
+    }
+    if (pkt.proto !== IpProto.TCP) return false;
+    if (looksLikeTls(buf, off, len)) {
+      app.protocol = "tls";
+      return true;
+    }
+    const http = fromSource
+      ? looksLikeHttpRequest(buf, off, len)
+      : looksLikeHttpResponse(buf, off, len);
+    if (http !== null) {
+      app.protocol = http;
+      return true;
+    }
+    if ((sPort === 53 || dPort === 53) && looksLikeDns(buf, off, len, "tcp")) {
+      app.protocol = "dns";
+      return true;
+    }
+    return false;
+  }
+
+  /** DNS, mDNS or LLMNR by port; null when the ports say none of them. */
+  private dnsKind(flow: Flow): DnsKind | null {
+    const multicast = isMulticast(flow);
+    for (const port of [flow.dstPort, flow.srcPort]) {
+      if (port === 53 || port === 5353 || port === 5355) return dnsKindForPort(port, multicast);
+    }
+    return null;
+  }
+
+  // --- DNS ---------------------------------------------------------------
+
+  private dnsTcp(
+    flow: Flow,
+    app: FlowApp,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    fromSource: boolean,
+  ) {
+    if (app.streams === null) app.streams = this.newStreams(app);
+    if (app.dnsFramers === null) {
+      const framer = (dir: boolean) =>
+        new DnsTcpFramer({
+          message: (buf, off, len) => this.dnsMessage(flow, app, buf, off, len, dir, raw, "tcp"),
+          anomaly: (a) => this.anomalies.addNamed(a),
+        });
+      app.dnsFramers = [framer(true), framer(false)];
+    }
+    const framer = app.dnsFramers[fromSource ? 0 : 1];
+    app.streams[fromSource ? 0 : 1].push(
+      pkt.tcpSeq,
+      raw.buf,
+      pkt.payloadOffset,
+      pkt.payloadCaptured,
+      (b, o, l) => framer.feed(b, o, l),
+      () => framer.gap(),
+    );
+  }
+
+  private dnsMessage(
+    flow: Flow,
+    app: FlowApp,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    fromSource: boolean,
+    raw: RawPacket,
+    transport: "udp" | "tcp",
+  ): void {
+    const parsed = parseDnsMessage(buf, off, len);
+    if (parsed.anomaly !== undefined) this.anomalies.addNamed(parsed.anomaly);
+    const msg = parsed.message;
+    if (msg === undefined) return;
+    const kind = (
+      app.protocol === "mdns" || app.protocol === "llmnr" ? app.protocol : "dns"
+    ) as DnsKind;
+    this.summariseDns(app, msg, kind);
+    if (kind === "dns" && msg.response && !fromSource) this.learnNames(flow, msg);
+    if (app.endpoints === null) app.endpoints = endpointsOf(flow);
+    this.rememberDnsContext(flow.id, app);
+    this.dns.onMessage(
+      flow.id,
+      fromSource,
+      msg,
+      raw.tsSec,
+      raw.tsNsec,
+      this.nowMsOf(raw),
+      kind,
+      transport,
+    );
+  }
+
+  private summariseDns(app: FlowApp, msg: DnsMessage, kind: DnsKind): void {
+    if (app.dns === null) app.dns = { kind, resolvedIps: [], transactions: 0 };
+    const s = app.dns;
+    const q = msg.questions[0];
+    if (s.queryName === undefined && q !== undefined) {
+      s.queryName = q.nameLower;
+      s.queryType = q.typeName;
+    }
+    if (!msg.response) {
+      s.transactions++;
+      return;
+    }
+    if (s.responseCode === undefined) {
+      s.responseCode = msg.rcodeName;
+      for (const a of msg.answers) {
+        if ((a.type === 1 || a.type === 28) && a.data !== undefined && s.resolvedIps.length < 32) {
+          s.resolvedIps.push(a.data);
+        }
+      }
+    }
+  }
+
+  /** Every A/AAAA in an answer is what the client will know the address by: its question. */
+  private learnNames(flow: Flow, msg: DnsMessage): void {
+    const q = msg.questions[0];
+    if (q === undefined || msg.rcode !== 0) return;
+    const client = formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3);
+    for (const a of msg.answers) {
+      if ((a.type === 1 || a.type === 28) && a.data !== undefined) {
+        this.names.learn(client, a.data, q.nameLower, a.ttl, this.nowMs);
+      }
+    }
+  }
+
+  private rememberDnsContext(flowId: number, app: FlowApp): void {
+    if (this.dnsContexts.get(flowId) === app) return;
+    this.dnsContexts.delete(flowId);
+    if (this.dnsContexts.size >= MAX_DNS_FLOW_CONTEXTS) {
+      this.dnsContexts.delete(this.dnsContexts.keys().next().value as number);
+    }
+    this.dnsContexts.set(flowId, app);
+  }
+
+  private dnsTransaction(tx: DnsTransaction): void {
+    const app = this.dnsContexts.get(tx.flowId);
+    this.sink.event({
+      kind: "dns",
+      tsSec: tx.tsSec,
+      tsNsec: tx.tsNsec,
+      endpoints: app?.endpoints ?? null,
+      dns: tx,
+    });
+  }
+
+  // --- TLS ---------------------------------------------------------------
+
+  private tlsSegment(
+    flow: Flow,
+    app: FlowApp,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    fromSource: boolean,
+  ) {
+    if (app.tls === null) {
+      const options: ConstructorParameters<typeof TlsSession>[0] = {
+        maxBytes: this.options.tlsMaxBytes,
+      };
+      if (app.clientIsn >= 0) options.clientIsn = app.clientIsn;
+      if (app.serverIsn >= 0) options.serverIsn = app.serverIsn;
+      app.tls = new TlsSession(options);
+    }
+    const session = app.tls;
+    session.feed(fromSource, pkt.tcpSeq, raw.buf, pkt.payloadOffset, pkt.payloadCaptured);
+    if (flow.nameSource === "none") {
+      const sni = hostName(session.client.decoder.clientHello?.server_name);
+      if (sni !== undefined) this.name(flow, sni, "sni");
+    }
+    // A client refusing the server's certificate says so in a cleartext alert right after
+    // the handshake: watch a few more segments before going back to the fast path.
+    if (session.finished && ++app.tlsAfterFinish > TLS_SEGMENTS_AFTER_HANDSHAKE) {
+      this.reportTls(flow, app, raw.tsSec, raw.tsNsec);
+      flow.inspect = false;
+    }
+  }
+
+  private reportTls(flow: Flow, app: FlowApp, tsSec: number, tsNsec: number): void {
+    const session = app.tls!;
+    app.tlsInfo = session.info();
+    app.tlsReported = true;
+    for (const a of app.tlsInfo.anomalies) this.anomalies.addNamed(a);
+    if (app.endpoints === null) app.endpoints = endpointsOf(flow);
+    this.sink.event({ kind: "tls", tsSec, tsNsec, endpoints: app.endpoints, tls: app });
+  }
+
+  // --- HTTP / RTSP -------------------------------------------------------
+
+  private httpSegment(
+    flow: Flow,
+    app: FlowApp,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    fromSource: boolean,
+  ) {
+    if (app.streams === null) app.streams = this.newStreams(app);
+    if (app.http === null) {
+      if (app.endpoints === null) app.endpoints = endpointsOf(flow);
+      app.http = new HttpConnection(flow.id, {
+        transaction: (t) => this.httpTransaction(flow, app, t),
+        anomaly: (a) => this.anomalies.addNamed(a),
+      });
+    }
+    const http = app.http;
+    app.streams[fromSource ? 0 : 1].push(
+      pkt.tcpSeq,
+      raw.buf,
+      pkt.payloadOffset,
+      pkt.payloadCaptured,
+      (b, o, l) => http.feed(fromSource, b, o, l, raw.tsSec, raw.tsNsec),
+      () => http.gap(fromSource),
+    );
+    if (!http.wantsMoreData()) {
+      http.flush();
+      flow.inspect = false;
+    }
+  }
+
+  private httpTransaction(flow: Flow, app: FlowApp, t: HttpTransaction): void {
+    app.httpTransactions++;
+    if (app.httpFirst === null) app.httpFirst = t;
+    for (const magic of [t.request?.body_magic, t.response?.body_magic]) {
+      if (magic !== undefined && !app.bodyMagics.includes(magic)) app.bodyMagics.push(magic);
+    }
+    if (flow.nameSource === "none" && flow.app === app) {
+      const host = hostName(t.request?.host);
+      if (host !== undefined) this.name(flow, host, "http");
+    }
+    this.sink.event({
+      kind: "http",
+      tsSec: t.ts_sec,
+      tsNsec: t.ts_nsec,
+      endpoints: app.endpoints,
+      http: t,
+    });
+  }
+
+  // --- NTP and discovery -------------------------------------------------
+
+  private ntpDatagram(
+    flow: Flow,
+    app: FlowApp,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    fromSource: boolean,
+    raw: RawPacket,
+  ): void {
+    const parsed = parseNtp(buf, off, len);
+    if (parsed.anomaly !== undefined) {
+      this.anomalies.addNamed(parsed.anomaly);
+    } else {
+      if (fromSource && app.ntpClient === null) app.ntpClient = parsed.record;
+      if (!fromSource && app.ntpServer === null) app.ntpServer = parsed.record;
+      if (app.endpoints === null) app.endpoints = endpointsOf(flow);
+      this.sink.event({
+        kind: "ntp",
+        tsSec: raw.tsSec,
+        tsNsec: raw.tsNsec,
+        endpoints: app.endpoints,
+        app,
+      });
+    }
+    if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
+  }
+
+  private discoveryDatagram(
+    flow: Flow,
+    app: FlowApp,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    _fromSource: boolean,
+  ): void {
+    const record = recogniseDiscovery(
+      raw.buf,
+      pkt.payloadOffset,
+      pkt.payloadCaptured,
+      pkt.srcPort,
+      pkt.dstPort,
+    );
+    if (record !== null) {
+      // Replies carry the device details; keep the most informative record.
+      if (
+        app.discovery === null ||
+        Object.keys(record.fields).length > Object.keys(app.discovery.fields).length
+      ) {
+        app.discovery = record;
+      }
+      if (app.endpoints === null) app.endpoints = endpointsOf(flow);
+      this.sink.event({
+        kind: "discovery",
+        tsSec: raw.tsSec,
+        tsNsec: raw.tsNsec,
+        endpoints: app.endpoints,
+        app,
+      });
+    }
+    if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
+  }
+
+  // --- helpers -----------------------------------------------------------
+
+  private newStreams(app: FlowApp): [TcpDirectionStream, TcpDirectionStream] {
+    const streams: [TcpDirectionStream, TcpDirectionStream] = [
+      new TcpDirectionStream(this.options.streamHoldBytes),
+      new TcpDirectionStream(this.options.streamHoldBytes),
+    ];
+    if (app.clientIsn >= 0) streams[0].syn(app.clientIsn);
+    if (app.serverIsn >= 0) streams[1].syn(app.serverIsn);
+    return streams;
+  }
+
+  private name(flow: Flow, name: string, source: NameSource): void {
+    flow.domain = name;
+    flow.nameSource = source;
+  }
+
+  private nowMsOf(raw: RawPacket): number {
+    return Math.max(this.nowMs, raw.tsSec * 1000 + raw.tsNsec / 1e6);
+  }
+}
+
+/** The endpoint fields of a flow, computed once per inspected flow for its events. */
+export function endpointsOf(flow: Flow): EventEndpoints {
+  if (flow.communityId === "") flow.communityId = communityId(flow);
+  const hasPorts =
+    flow.proto === IpProto.TCP || flow.proto === IpProto.UDP || flow.proto === IpProto.SCTP;
+  const source: EventEndpoints["source"] = {
+    ip: formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3),
+  };
+  const destination: EventEndpoints["destination"] = {
+    ip: formatIp(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3),
+  };
+  if (hasPorts) {
+    source.port = flow.srcPort;
+    destination.port = flow.dstPort;
+  }
+  const network: EventEndpoints["network"] = {
+    transport:
+      flow.proto === IpProto.TCP ? "tcp" : flow.proto === IpProto.UDP ? "udp" : String(flow.proto),
+    community_id: flow.communityId,
+  };
+  if (flow.vlanOuter >= 0) network.vlan = { id: String(flow.vlanOuter) };
+  return { source, destination, network };
+}
