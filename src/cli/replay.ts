@@ -160,10 +160,9 @@ export async function runReplay(argv: string[]): Promise<number> {
   let eventsWritten = 0;
   const protocols = parsed.protocols
     ? {
-        options: DEFAULT_INSPECTOR_OPTIONS,
+        options: { ...DEFAULT_INSPECTOR_OPTIONS, events: parsed.events },
         sink: {
           event(e: Parameters<typeof protocolEventRecord>[0]) {
-            if (!parsed.events.has(e.kind)) return;
             writer.write(JSON.stringify(protocolEventRecord(e)));
             eventsWritten++;
           },

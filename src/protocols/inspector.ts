@@ -42,6 +42,8 @@ export interface InspectorOptions {
   maxUnrecognisedPackets: number;
   /** Datagrams of an NTP or discovery flow parsed (they repeat; the first ones say it all). */
   maxDatagrams: number;
+  /** Protocol events wanted by the sink; the work of building the others is skipped. */
+  events: ReadonlySet<ProtocolEventKind>;
 }
 
 export const DEFAULT_INSPECTOR_OPTIONS: InspectorOptions = {
@@ -50,8 +52,9 @@ export const DEFAULT_INSPECTOR_OPTIONS: InspectorOptions = {
   dnsTimeoutSeconds: 10,
   tlsMaxBytes: 16 * 1024,
   streamHoldBytes: 64 * 1024,
-  maxUnrecognisedPackets: 4,
-  maxDatagrams: 8,
+  maxUnrecognisedPackets: 2,
+  maxDatagrams: 4,
+  events: new Set(),
 };
 
 export type ProtocolEventKind = "dns" | "tls" | "http" | "ntp" | "discovery";
@@ -177,7 +180,7 @@ export class ProtocolInspector implements FlowObserver {
         this.ntpDatagram(flow, app, buf, off, len, fromSource, raw);
         break;
       default:
-        this.discoveryDatagram(flow, app, pkt, raw, fromSource);
+        this.discoveryDatagram(flow, app, pkt, raw);
     }
   }
 
@@ -314,6 +317,8 @@ export class ProtocolInspector implements FlowObserver {
     ) as DnsKind;
     this.summariseDns(app, msg, kind);
     if (kind === "dns" && msg.response && !fromSource) this.learnNames(flow, msg);
+    // Pairing queries with answers only serves the dns events; the flow record has its summary.
+    if (!this.options.events.has("dns")) return;
     if (app.endpoints === null) app.endpoints = endpointsOf(flow);
     this.rememberDnsContext(flow.id, app);
     this.dns.onMessage(
@@ -418,6 +423,7 @@ export class ProtocolInspector implements FlowObserver {
     app.tlsInfo = session.info();
     app.tlsReported = true;
     for (const a of app.tlsInfo.anomalies) this.anomalies.addNamed(a);
+    if (!this.options.events.has("tls")) return;
     if (app.endpoints === null) app.endpoints = endpointsOf(flow);
     this.sink.event({ kind: "tls", tsSec, tsNsec, endpoints: app.endpoints, tls: app });
   }
@@ -433,11 +439,17 @@ export class ProtocolInspector implements FlowObserver {
   ) {
     if (app.streams === null) app.streams = this.newStreams(app);
     if (app.http === null) {
-      if (app.endpoints === null) app.endpoints = endpointsOf(flow);
-      app.http = new HttpConnection(flow.id, {
-        transaction: (t) => this.httpTransaction(flow, app, t),
-        anomaly: (a) => this.anomalies.addNamed(a),
-      });
+      if (app.endpoints === null && this.options.events.has("http"))
+        app.endpoints = endpointsOf(flow);
+      // Two interleaved RTP frames in a row mean the RTSP session is streaming: stop there.
+      app.http = new HttpConnection(
+        flow.id,
+        {
+          transaction: (t) => this.httpTransaction(flow, app, t),
+          anomaly: (a) => this.anomalies.addNamed(a),
+        },
+        { rtspBinaryFrames: 2 },
+      );
     }
     const http = app.http;
     app.streams[fromSource ? 0 : 1].push(
@@ -464,6 +476,7 @@ export class ProtocolInspector implements FlowObserver {
       const host = hostName(t.request?.host);
       if (host !== undefined) this.name(flow, host, "http");
     }
+    if (!this.options.events.has("http")) return;
     this.sink.event({
       kind: "http",
       tsSec: t.ts_sec,
@@ -490,25 +503,12 @@ export class ProtocolInspector implements FlowObserver {
     } else {
       if (fromSource && app.ntpClient === null) app.ntpClient = parsed.record;
       if (!fromSource && app.ntpServer === null) app.ntpServer = parsed.record;
-      if (app.endpoints === null) app.endpoints = endpointsOf(flow);
-      this.sink.event({
-        kind: "ntp",
-        tsSec: raw.tsSec,
-        tsNsec: raw.tsNsec,
-        endpoints: app.endpoints,
-        app,
-      });
+      this.datagramEvent("ntp", flow, app, raw);
     }
     if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
   }
 
-  private discoveryDatagram(
-    flow: Flow,
-    app: FlowApp,
-    pkt: DecodedPacket,
-    raw: RawPacket,
-    _fromSource: boolean,
-  ): void {
+  private discoveryDatagram(flow: Flow, app: FlowApp, pkt: DecodedPacket, raw: RawPacket): void {
     const record = recogniseDiscovery(
       raw.buf,
       pkt.payloadOffset,
@@ -518,22 +518,19 @@ export class ProtocolInspector implements FlowObserver {
     );
     if (record !== null) {
       // Replies carry the device details; keep the most informative record.
-      if (
-        app.discovery === null ||
-        Object.keys(record.fields).length > Object.keys(app.discovery.fields).length
-      ) {
+      const kept = app.discovery;
+      if (kept === null || Object.keys(record.fields).length > Object.keys(kept.fields).length) {
         app.discovery = record;
       }
-      if (app.endpoints === null) app.endpoints = endpointsOf(flow);
-      this.sink.event({
-        kind: "discovery",
-        tsSec: raw.tsSec,
-        tsNsec: raw.tsNsec,
-        endpoints: app.endpoints,
-        app,
-      });
+      this.datagramEvent("discovery", flow, app, raw);
     }
     if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
+  }
+
+  private datagramEvent(kind: "ntp" | "discovery", flow: Flow, app: FlowApp, raw: RawPacket): void {
+    if (!this.options.events.has(kind)) return;
+    if (app.endpoints === null) app.endpoints = endpointsOf(flow);
+    this.sink.event({ kind, tsSec: raw.tsSec, tsNsec: raw.tsNsec, endpoints: app.endpoints, app });
   }
 
   // --- helpers -----------------------------------------------------------
