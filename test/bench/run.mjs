@@ -11,8 +11,10 @@
  *          --no-tshark (it is slow).
  *
  * Targets (the PASS/FAIL line): egressd's in-process rate (decode + flow tracking, no
- * Node start-up) >= 2,000,000 packets/s; its wall time within 2x of tcpdump reading and
- * writing the same file; peak heap on ~3 GB no larger than on ~200 MB (within slack).
+ * Node start-up, --no-protocols) >= 2,000,000 packets/s; its wall time within 2x of
+ * tcpdump reading and writing the same file; peak heap on ~3 GB no larger than on
+ * ~200 MB (within slack); protocol parsing and naming cost at most 10% over decode +
+ * flows alone (steady state, see steady-state.mjs).
  * Exits 1 on FAIL so a script can gate on it.
  */
 import { spawnSync } from "node:child_process";
@@ -39,6 +41,8 @@ const EGRESSD_MAIN = join(ROOT, "dist/cli/main.js"); // what bin/egressd.js load
 
 const TARGET_PPS = 2_000_000;
 const TARGET_TCPDUMP_RATIO = 2;
+/** Issue 3: the full pipeline with protocol parsers on, against decode + flows alone. */
+const TARGET_PROTOCOL_OVERHEAD = 0.1;
 // Heap on the big file may exceed the small file's by this much before we call it growth:
 // GC timing alone moves heap_used by a few MB between runs.
 const HEAP_SLACK_BYTES = 32 * 2 ** 20;
@@ -175,15 +179,15 @@ function parseSummary(stderr) {
   return null;
 }
 
-function egressdArgs(file) {
-  return [EGRESSD, "replay", file, "--summary", "json", "--no-progress"];
+function egressdArgs(file, extra = []) {
+  return [EGRESSD, "replay", file, "--summary", "json", "--no-progress", ...extra];
 }
 
 /** Runs egressd `times` times on `file`; returns the median run (by wall time) or an error. */
-function runEgressd(file, times) {
+function runEgressd(file, times, extra = []) {
   const runs = [];
   for (let i = 0; i < times; i++) {
-    const r = timed(process.execPath, egressdArgs(file));
+    const r = timed(process.execPath, egressdArgs(file, extra));
     const summary = parseSummary(r.stderr);
     if (r.status !== 0 || !summary) {
       const tail = r.stderr.trim().split("\n").slice(-5).join("\n    ");
@@ -265,29 +269,85 @@ if (opts["no-tshark"]) {
   }
 }
 
-// egressd
+// egressd: decode + flow tracking alone (the foundation's figure), then the full pipeline
+// with protocol parsing and naming on (which must stay close to it).
 let egressd = null;
+let egressdFull = null;
 let egressdProblem = null;
 if (!existsSync(EGRESSD_MAIN)) {
   egressdProblem = `${relative(ROOT, EGRESSD_MAIN)} missing: the CLI is not built (npm run build)`;
 } else {
-  console.log(`timing: node bin/egressd.js replay FILE --summary json --no-progress  x${reps}`);
-  egressd = runEgressd(main.file, reps);
-  if (egressd.error) {
-    egressdProblem = `egressd replay failed: ${egressd.error}`;
+  console.log(
+    `timing: node bin/egressd.js replay FILE --summary json --no-progress [--no-protocols]  x${reps} each`,
+  );
+  // Interleaved, so a burst of load on this shared machine hits both modes alike.
+  const flowsOnly = [];
+  const full = [];
+  for (let i = 0; i < reps; i++) {
+    flowsOnly.push(runEgressd(main.file, 1, ["--no-protocols"]));
+    full.push(runEgressd(main.file, 1));
+  }
+  const merge = (list) => {
+    const bad = list.find((r) => r.error);
+    if (bad) return bad;
+    const sortedRuns = [...list].sort((a, b) => a.seconds - b.seconds);
+    return {
+      seconds: median(list.map((r) => r.seconds)),
+      summary: sortedRuns[(sortedRuns.length - 1) >> 1].summary,
+      pps: median(list.map((r) => r.pps)),
+      peakHeap: Math.max(...list.map((r) => r.peakHeap ?? 0)) || null,
+      peakRss: Math.max(...list.map((r) => r.peakRss ?? 0)) || null,
+      runs: list.length,
+    };
+  };
+  egressd = merge(flowsOnly);
+  egressdFull = merge(full);
+  if (egressd.error || egressdFull.error) {
+    egressdProblem = `egressd replay failed: ${egressd.error ?? egressdFull.error}`;
     egressd = null;
   } else {
-    row("egressd replay", egressd.runs, egressd.seconds, {
-      inproc: egressd.pps,
-      rss: egressd.peakRss,
-      heap: egressd.peakHeap,
-      note:
-        `${fmtInt(egressd.summary.flows)} flows` +
-        (egressd.summary.anomalies != null
-          ? `, ${fmtInt(egressd.summary.anomalies)} anomalies`
-          : ""),
-    });
+    for (const [label, r] of [
+      ["egressd --no-protocols", egressd],
+      ["egressd (protocols on)", egressdFull],
+    ]) {
+      row(label, r.runs, r.seconds, {
+        inproc: r.pps,
+        rss: r.peakRss,
+        heap: r.peakHeap,
+        note:
+          `${fmtInt(r.summary.flows)} flows` +
+          (r.summary.anomalies != null ? `, ${fmtInt(r.summary.anomalies)} anomalies` : ""),
+      });
+    }
   }
+}
+
+// Steady state: a daemon runs for months, so what parsing costs it is measured after V8
+// has compiled the parsers: several passes over the capture in one process, the first
+// two discarded; CPU-time rates, which shared-machine noise disturbs less than wall time.
+let steady = null;
+if (egressd) {
+  console.log("timing: test/bench/steady-state.mjs FILE off|on, 6 passes each, twice");
+  const rates = { off: [], on: [] };
+  for (let i = 0; i < 2; i++) {
+    for (const mode of ["off", "on"]) {
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, "test/bench/steady-state.mjs"), main.file, mode, "6"],
+        {
+          encoding: "utf8",
+          maxBuffer: 1 << 20,
+        },
+      );
+      if (r.status !== 0) {
+        steady = { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
+        break;
+      }
+      rates[mode].push(...JSON.parse(r.stdout).cpuRates.slice(2));
+    }
+    if (steady?.error) break;
+  }
+  if (!steady?.error) steady = { off: median(rates.off), on: median(rates.on) };
 }
 
 // Heap-flat: peak heap must not grow with the capture's size.
@@ -368,6 +428,26 @@ if (egressdProblem) {
     failures.push(`in-process ${fmtInt(egressd.pps)} packets/s < ${fmtInt(TARGET_PPS)}`);
   if (!(ratio <= TARGET_TCPDUMP_RATIO))
     failures.push(`${ratio.toFixed(2)}x tcpdump's time > ${TARGET_TCPDUMP_RATIO}x`);
+  const coldOverhead = egressd.pps / egressdFull.pps - 1;
+  console.log(
+    `protocol parsing + naming, one-shot replay (includes compiling the parsers): +${(coldOverhead * 100).toFixed(1)}% time`,
+  );
+  let overhead = coldOverhead;
+  if (steady?.error) {
+    console.log(`steady state: could not run: ${steady.error}`);
+  } else if (steady) {
+    overhead = steady.off / steady.on - 1;
+    console.log(
+      `steady state (CPU time, warm): decode + flows ${fmtInt(steady.off)} packets/s, with protocols ${fmtInt(steady.on)} packets/s`,
+    );
+  }
+  console.log(
+    `protocol parsing + naming cost: ${(overhead * 100).toFixed(1)}% (target <= ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%)`,
+  );
+  if (!(overhead <= TARGET_PROTOCOL_OVERHEAD))
+    failures.push(
+      `protocol parsing costs ${(overhead * 100).toFixed(1)}% > ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%`,
+    );
   if (egressd.summary.packets !== main.packets) {
     // Not a speed problem, but a rate over the wrong packet count means nothing.
     failures.push(
