@@ -68,7 +68,7 @@ describe("protocol metadata matches tshark", () => {
     expect(ours.length).toBeGreaterThanOrEqual(12);
     expect(sorted(ours)).toEqual(sorted(theirs));
     const chain = evs.find((e) => e.dns?.question.name === "update.example.test");
-    expect(chain.egressd.dns.cnames).toEqual(["cam.example.test", "cdn.example.test"]);
+    expect(chain!.egressd.dns.cnames).toEqual(["cam.example.test", "cdn.example.test"]);
     expect(
       evs.filter((e) => e.event.dataset === "egressd.dns").every((e) => e.egressd.dns.answered),
     ).toBe(true);
