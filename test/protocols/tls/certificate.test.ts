@@ -11,7 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TlsAnomalyList } from "../../../src/protocols/tls/anomalies.js";
-import { describeCertificate } from "../../../src/protocols/tls/certificate.js";
+import {
+  certificateCacheStats,
+  describeCertificate,
+} from "../../../src/protocols/tls/certificate.js";
 import type { TlsCertificateInfo } from "../../../src/protocols/tls/record.js";
 
 function hasOpenssl(): boolean {
@@ -91,6 +94,33 @@ describe.skipIf(!hasOpenssl())("describeCertificate on openssl-made certificates
 
   afterAll(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a certificate seen again comes from the cache, identical, without shared arrays", () => {
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "cache.key",
+      "-out",
+      "cache.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=cache.example.test",
+    );
+    const hitsBefore = certificateCacheStats.hits;
+    const first = describeFile("cache.pem");
+    const second = describeFile("cache.pem");
+    expect(certificateCacheStats.hits).toBe(hitsBefore + 1);
+    expect(second).toEqual(first);
+    second.info.san_dns.push("mutated.example");
+    expect(describeFile("cache.pem").info.san_dns).toEqual(first.info.san_dns);
   });
 
   test("RFC 4514 names, and a SAN that tries to forge an extra entry", () => {
