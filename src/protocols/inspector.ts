@@ -81,6 +81,7 @@ export interface InspectorStats {
 
 const PORT_NTP = 123;
 const TLS_SEGMENTS_AFTER_HANDSHAKE = 4;
+const RTSP_TRANSACTIONS_INSPECTED = 2;
 /** Bound on flows remembered for DNS events that complete after their flow ended. */
 const MAX_DNS_FLOW_CONTEXTS = 100_000;
 
@@ -462,6 +463,10 @@ export class ProtocolInspector implements FlowObserver {
     );
     if (!http.wantsMoreData()) {
       http.flush();
+      flow.inspect = false;
+    } else if (app.protocol === "rtsp" && app.httpTransactions >= RTSP_TRANSACTIONS_INSPECTED) {
+      // The first exchanges carry what matters (Server banner, realm, the stream asked
+      // for); the rest of a session is SETUP/PLAY/keep-alive around the video.
       flow.inspect = false;
     }
   }
