@@ -22,7 +22,7 @@
  * over the payload pool.
  *
  * Usage: node test/bench/generate-camera-vlan.mjs [--packets 1200000] [--out FILE]
- *                                                 [--seed 1] [--cameras 200]
+ *                                                 [--seed 1] [--cameras 200] [--mix camera|churn]
  */
 import { mkdirSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -49,6 +49,20 @@ let random = makeRandom(1);
 const randInt = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));
 const rand32 = () => Math.floor(random() * 4294967296);
 const pick = (list) => list[Math.floor(random() * list.length)];
+
+/**
+ * How often cameras call out, as multipliers of the gap between two conversations.
+ * "churn" starts a DNS/NTP/HTTP/TLS flow every ~600 packets (a stress test of per-flow
+ * costs). "camera" uses rates a camera VLAN of 200 devices plausibly has: each camera
+ * re-resolves ~3 names as their 300 s TTLs run out (DNS ~2/s in all), polls NTP every
+ * 64 s (~3/s), reconnects to its cloud every ~5 min (TLS ~0.7/s) and checks for firmware
+ * hourly over HTTP.
+ */
+const MIXES = {
+  churn: { dns: 1, ntp: 1, tls: 1, http: 1 },
+  camera: { dns: 71, ntp: 10, tls: 13, http: 160 },
+};
+let mix = MIXES.camera;
 
 // ---------------------------------------------------------------------------------------
 // Output: two large chunks, written alternately. While the file system copies one (in
@@ -612,7 +626,7 @@ class DnsTraffic {
     if (this.answer) {
       sendUdp(t, dnsServer, this.cam.host, this.cam.vlan, 53, this.port, this.answer);
       this.answer = null;
-      this.t = t + randInt(2000, 40000);
+      this.t = t + randInt(2000, 40000) * mix.dns;
       return this.t;
     }
     this.cam = pick(cameras);
@@ -681,7 +695,7 @@ class NtpTraffic {
       ntpTime(r, 40, t - 300); // transmit time
       sendUdp(t, this.server, this.cam.host, this.cam.vlan, 123, 123, r);
       this.reply = null;
-      this.t = t + randInt(5000, 60000);
+      this.t = t + randInt(5000, 60000) * mix.ntp;
       return this.t;
     }
     this.cam = pick(cameras);
@@ -701,9 +715,10 @@ class NtpTraffic {
 
 /** Short TCP conversations from cameras to outside hosts, one after another. */
 class OutboundTcp {
-  constructor(startUs, makeSteps) {
+  constructor(startUs, makeSteps, gapScale) {
     this.t = startUs;
     this.makeSteps = makeSteps;
+    this.gapScale = gapScale;
     this.script = null;
   }
   fire() {
@@ -717,7 +732,7 @@ class OutboundTcp {
     const next = this.script.fire(t);
     if (next < 0) {
       this.script = null;
-      this.t = t + randInt(50_000, 400_000);
+      this.t = t + randInt(50_000, 400_000) * this.gapScale;
     } else {
       this.t = t + next;
     }
@@ -884,7 +899,15 @@ class ArpTraffic {
 // Main loop
 
 /** Generates `packets` packets into `file`; returns { packets, bytes, captureSeconds }. */
-export async function generate({ packets, file: path, seed = 1, cameraCount = 200 }) {
+export async function generate({
+  packets,
+  file: path,
+  seed = 1,
+  cameraCount = 200,
+  mixName = "camera",
+}) {
+  mix = MIXES[mixName];
+  if (mix === undefined) throw new Error(`--mix: one of ${Object.keys(MIXES).join(", ")}`);
   random = makeRandom(seed);
   makePool();
   buildNetwork(cameraCount);
@@ -897,8 +920,8 @@ export async function generate({ packets, file: path, seed = 1, cameraCount = 20
   for (let i = 0; i < 3; i++) actors.push(new DnsTraffic(T0_US + randInt(0, 20000)));
   actors.push(new NtpTraffic(T0_US + randInt(0, 20000)));
   for (let i = 0; i < 2; i++) {
-    actors.push(new OutboundTcp(T0_US + randInt(0, 200_000), httpSteps));
-    actors.push(new OutboundTcp(T0_US + randInt(0, 200_000), tlsSteps));
+    actors.push(new OutboundTcp(T0_US + randInt(0, 200_000), httpSteps, mix.http));
+    actors.push(new OutboundTcp(T0_US + randInt(0, 200_000), tlsSteps, mix.tls));
   }
   actors.push(new ArpTraffic(T0_US + randInt(0, 20000)));
 
@@ -949,6 +972,7 @@ async function main() {
       out: { type: "string", default: "test/fixtures/generated/camera-vlan.pcap" },
       seed: { type: "string", default: "1" },
       cameras: { type: "string", default: "200" },
+      mix: { type: "string", default: "camera" },
     },
   });
   const num = (s) => Number(String(s).replaceAll("_", ""));
@@ -960,7 +984,7 @@ async function main() {
     throw new Error("--cameras: 1..240 (they live in 10.20.0.11-250)");
   }
   const start = process.hrtime.bigint();
-  const r = await generate({ packets, file: values.out, seed, cameraCount });
+  const r = await generate({ packets, file: values.out, seed, cameraCount, mixName: values.mix });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const size = statSync(values.out).size;
   console.log(

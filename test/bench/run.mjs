@@ -8,7 +8,7 @@
  *
  * Options: --packets N (main capture, default 1200000), --reps N (default 5),
  *          --big / --no-big (heap-flat check on a ~3 GB capture, on by default),
- *          --no-tshark (it is slow).
+ *          --no-tshark (it is slow), --no-churn (skip the high-churn stress mix).
  *
  * Targets (the PASS/FAIL line): egressd's in-process rate (decode + flow tracking, no
  * Node start-up, --no-protocols) >= 2,000,000 packets/s; its wall time within 2x of
@@ -66,12 +66,14 @@ const { values: opts } = parseArgs({
     big: { type: "boolean", default: true },
     "no-big": { type: "boolean", default: false },
     "no-tshark": { type: "boolean", default: false },
+    "no-churn": { type: "boolean", default: false },
   },
 });
 const num = (s) => Number(String(s).replaceAll("_", ""));
 const mainPackets = num(opts.packets);
 const reps = Math.max(1, num(opts.reps));
 const runBig = opts.big && !opts["no-big"];
+const noChurn = opts["no-churn"];
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -126,10 +128,10 @@ function warmCache(file) {
 
 const generatorHash = createHash("sha256").update(readFileSync(GENERATOR)).digest("hex");
 
-function ensureCapture(name, packets) {
+function ensureCapture(name, packets, mix = "camera") {
   const file = join(FIXTURES, `${name}.pcap`);
   const metaFile = `${file}.json`;
-  const want = { generatorHash, packets, seed: 1, cameras: 200 };
+  const want = { generatorHash, packets, seed: 1, cameras: 200, mix };
   try {
     const meta = JSON.parse(readFileSync(metaFile, "utf8"));
     const fresh = Object.entries(want).every(([k, v]) => meta[k] === v);
@@ -140,7 +142,11 @@ function ensureCapture(name, packets) {
   console.log(`generating ${relative(ROOT, file)} (${fmtInt(packets)} packets)...`);
   const r = spawnSync(
     process.execPath,
-    [GENERATOR, "--packets", `${packets}`, "--out", file, "--seed", "1", "--cameras", "200"],
+    [
+      GENERATOR,
+      ...["--packets", `${packets}`, "--out", file, "--seed", "1", "--cameras", "200"],
+      ...["--mix", mix],
+    ],
     { stdio: "inherit" },
   );
   if (r.status !== 0) throw new Error(`generator failed (${r.status ?? r.signal})`);
@@ -333,31 +339,38 @@ if (!existsSync(EGRESSD_MAIN)) {
 // Steady state: a daemon runs for months, so what parsing costs it is measured after V8
 // has compiled the parsers: several passes over the capture in one process, the warm-up
 // passes discarded; CPU-time rates, which shared-machine noise disturbs less than wall time.
-let steady = null;
-if (egressd) {
-  console.log(
-    `timing: test/bench/steady-state.mjs FILE off|on, ${STEADY_PASSES} passes each (first ${STEADY_WARMUP} are warm-up), twice`,
-  );
+/** Median warm CPU-time rates of decode + flows alone and with protocols, on `file`. */
+function steadyState(file) {
   const rates = { off: [], on: [] };
   for (let i = 0; i < 2; i++) {
     for (const mode of ["off", "on"]) {
       const r = spawnSync(
         process.execPath,
-        [join(ROOT, "test/bench/steady-state.mjs"), main.file, mode, String(STEADY_PASSES)],
-        {
-          encoding: "utf8",
-          maxBuffer: 1 << 20,
-        },
+        [join(ROOT, "test/bench/steady-state.mjs"), file, mode, String(STEADY_PASSES)],
+        { encoding: "utf8", maxBuffer: 1 << 20 },
       );
-      if (r.status !== 0) {
-        steady = { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
-        break;
-      }
+      if (r.status !== 0) return { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
       rates[mode].push(...JSON.parse(r.stdout).cpuRates.slice(STEADY_WARMUP));
     }
-    if (steady?.error) break;
   }
-  if (!steady?.error) steady = { off: median(rates.off), on: median(rates.on) };
+  return { off: median(rates.off), on: median(rates.on) };
+}
+
+let steady = null;
+let churn = null;
+if (egressd) {
+  console.log(
+    `timing: test/bench/steady-state.mjs FILE off|on, ${STEADY_PASSES} passes each (first ${STEADY_WARMUP} are warm-up), twice`,
+  );
+  steady = steadyState(main.file);
+  if (!noChurn) {
+    const churnCapture = ensureCapture(`camera-vlan-churn-${mainPackets}`, mainPackets, "churn");
+    warmCache(churnCapture.file);
+    console.log(
+      `timing: the same on ${relative(ROOT, churnCapture.file)} (a new call every ~600 packets)`,
+    );
+    churn = steadyState(churnCapture.file);
+  }
 }
 
 // Heap-flat: peak heap must not grow with the capture's size.
@@ -454,6 +467,12 @@ if (egressdProblem) {
   console.log(
     `protocol parsing + naming cost: ${(overhead * 100).toFixed(1)}% (target <= ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%)`,
   );
+  if (churn?.error) console.log(`churn mix: could not run: ${churn.error}`);
+  else if (churn) {
+    console.log(
+      `churn mix (stress, no target): decode + flows ${fmtInt(churn.off)} packets/s, with protocols ${fmtInt(churn.on)} packets/s: +${((churn.off / churn.on - 1) * 100).toFixed(1)}%`,
+    );
+  }
   if (!(overhead <= TARGET_PROTOCOL_OVERHEAD))
     failures.push(
       `protocol parsing costs ${(overhead * 100).toFixed(1)}% > ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%`,
