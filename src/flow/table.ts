@@ -469,6 +469,8 @@ export class FlowTable {
     }
     flow.nextInBucket = null;
     flow.id = 0;
+    // Pooled flows must not keep their parsers (buffers, transactions) alive.
+    flow.app = null;
     this.count--;
     this.stats.active = this.count;
     this.pool.push(flow);
