@@ -4,14 +4,10 @@
  * Microsecond (a1b2c3d4) and nanosecond (a1b23c4d) files, in either byte order.
  */
 
-import { type ByteInput, WorkBuffer } from "./byte-input.js";
-import {
-  CaptureFormatError,
-  type PacketSink,
-  type PacketSource,
-  type RawPacket,
-  type SourceResult,
-} from "./source.js";
+import { FileSource } from "./file-source.js";
+import { CaptureFormatError, type PacketSink } from "./source.js";
+
+export { DEFAULT_BUFFER_SIZE, type ReaderOptions } from "./file-source.js";
 
 export const PCAP_MAGIC_USEC = 0xa1b2c3d4;
 export const PCAP_MAGIC_NSEC = 0xa1b23c4d;
@@ -22,72 +18,16 @@ export const PCAP_MAX_RECORD = 256 * 1024;
 const FILE_HEADER_LEN = 24;
 const RECORD_HEADER_LEN = 16;
 
-export interface ReaderOptions {
-  /** Bytes already taken from the input (openCapture's sniffed magic); parsed first. */
-  prefix?: Uint8Array;
-  /** Initial work buffer size; it grows only for a record bigger than this. Default 4 MiB. */
-  bufferSize?: number;
-}
-
-export const DEFAULT_BUFFER_SIZE = 4 * 1024 * 1024;
-
-export class PcapReader implements PacketSource {
-  readonly name: string;
-  private readonly wb: WorkBuffer;
-  private readonly packet: RawPacket;
+export class PcapReader extends FileSource {
   private littleEndian = true;
   /** 1000 for microsecond files, 1 for nanosecond files. */
   private nsecPerTick = 1000;
   private ticksPerSec = 1e6;
   private snapLen = 0;
-  private packets = 0;
-  private error: CaptureFormatError | undefined;
   /** Bytes the next record needs in the buffer when the parse loop stopped short. */
   private need = RECORD_HEADER_LEN;
-  private started = false;
 
-  constructor(
-    private readonly input: ByteInput,
-    options: ReaderOptions = {},
-  ) {
-    this.name = input.name;
-    this.wb = new WorkBuffer(input, options.bufferSize ?? DEFAULT_BUFFER_SIZE, options.prefix);
-    // One packet object for the whole file: the sink must not keep it (see source.ts).
-    this.packet = {
-      buf: this.wb.buf,
-      offset: 0,
-      capLen: 0,
-      origLen: 0,
-      tsSec: 0,
-      tsNsec: 0,
-      linkType: 0,
-      interfaceId: 0,
-      recordOffset: 0,
-    };
-  }
-
-  get bytesRead(): number {
-    return this.wb.bytesRead;
-  }
-
-  get totalBytes(): number | undefined {
-    return this.input.totalBytes;
-  }
-
-  async run(sink: PacketSink): Promise<SourceResult> {
-    if (this.started) throw new Error(`${this.name}: run() may only be called once`);
-    this.started = true;
-    try {
-      await this.readAll(sink);
-    } finally {
-      await this.wb.close();
-    }
-    const result: SourceResult = { packets: this.packets, bytesRead: this.wb.bytesRead };
-    if (this.error !== undefined) result.error = this.error;
-    return result;
-  }
-
-  private async readAll(sink: PacketSink): Promise<void> {
+  protected async readAll(sink: PacketSink): Promise<void> {
     const wb = this.wb;
     if (!(await wb.fill(FILE_HEADER_LEN))) {
       this.error = new CaptureFormatError(

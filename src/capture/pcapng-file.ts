@@ -5,15 +5,8 @@
  * order and interface list; interface ids are indexes within the section.
  */
 
-import { type ByteInput, WorkBuffer } from "./byte-input.js";
-import { DEFAULT_BUFFER_SIZE, type ReaderOptions } from "./pcap-file.js";
-import {
-  CaptureFormatError,
-  type PacketSink,
-  type PacketSource,
-  type RawPacket,
-  type SourceResult,
-} from "./source.js";
+import { FileSource } from "./file-source.js";
+import { CaptureFormatError, type PacketSink, type RawPacket } from "./source.js";
 
 export const PCAPNG_SHB_TYPE = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
@@ -108,61 +101,14 @@ class Interface {
   }
 }
 
-export class PcapngReader implements PacketSource {
-  readonly name: string;
-  private readonly wb: WorkBuffer;
-  private readonly packet: RawPacket;
+export class PcapngReader extends FileSource {
   private littleEndian = true;
   private inSection = false;
   private interfaces: Interface[] = [];
-  private packets = 0;
-  private error: CaptureFormatError | undefined;
   /** Bytes the next block needs in the buffer when the parse loop stopped short. */
   private need = MIN_BLOCK;
-  private started = false;
 
-  constructor(
-    private readonly input: ByteInput,
-    options: ReaderOptions = {},
-  ) {
-    this.name = input.name;
-    this.wb = new WorkBuffer(input, options.bufferSize ?? DEFAULT_BUFFER_SIZE, options.prefix);
-    // One packet object for the whole file: the sink must not keep it (see source.ts).
-    this.packet = {
-      buf: this.wb.buf,
-      offset: 0,
-      capLen: 0,
-      origLen: 0,
-      tsSec: 0,
-      tsNsec: 0,
-      linkType: 0,
-      interfaceId: 0,
-      recordOffset: 0,
-    };
-  }
-
-  get bytesRead(): number {
-    return this.wb.bytesRead;
-  }
-
-  get totalBytes(): number | undefined {
-    return this.input.totalBytes;
-  }
-
-  async run(sink: PacketSink): Promise<SourceResult> {
-    if (this.started) throw new Error(`${this.name}: run() may only be called once`);
-    this.started = true;
-    try {
-      await this.readAll(sink);
-    } finally {
-      await this.wb.close();
-    }
-    const result: SourceResult = { packets: this.packets, bytesRead: this.wb.bytesRead };
-    if (this.error !== undefined) result.error = this.error;
-    return result;
-  }
-
-  private async readAll(sink: PacketSink): Promise<void> {
+  protected async readAll(sink: PacketSink): Promise<void> {
     const wb = this.wb;
     for (;;) {
       this.parseBlocks(sink);
