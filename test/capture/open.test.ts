@@ -144,7 +144,14 @@ describe("stdin", () => {
   beforeAll(() => {
     const out = path.join(dir, "js");
     fs.mkdirSync(path.join(out, "capture"), { recursive: true });
-    for (const name of ["source", "byte-input", "file-source", "pcap-file", "pcapng-file", "open"]) {
+    for (const name of [
+      "source",
+      "byte-input",
+      "file-source",
+      "pcap-file",
+      "pcapng-file",
+      "open",
+    ]) {
       const src = fs.readFileSync(path.join(repoRoot, "src/capture", `${name}.ts`), "utf8");
       const js = ts.transpileModule(src, {
         compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
