@@ -44,12 +44,11 @@ const TARGET_TCPDUMP_RATIO = 2;
 /** Issue 3: the full pipeline with protocol parsers on, against decode + flows alone. */
 const TARGET_PROTOCOL_OVERHEAD = 0.1;
 /**
- * Passes over the capture per steady-state process, and how many of them are warm-up.
- * Measured with callgrind (instruction counts, immune to this machine's noise) on a
- * 200k-packet capture: V8 is still compiling parser code through the fifth pass; passes
- * 7-12 cost the same instructions each.
+ * Off/on pass pairs per steady-state run, and how many are warm-up. callgrind
+ * (instruction counts) on a 200k-packet capture showed V8 still compiling parser code
+ * through the fifth pass and later passes costing about the same.
  */
-const STEADY_PASSES = 10;
+const STEADY_PAIRS = 12;
 const STEADY_WARMUP = 5;
 // Heap on the big file may exceed the small file's by this much before we call it growth:
 // GC timing alone moves heap_used by a few MB between runs.
@@ -339,28 +338,33 @@ if (!existsSync(EGRESSD_MAIN)) {
 // Steady state: a daemon runs for months, so what parsing costs it is measured after V8
 // has compiled the parsers: several passes over the capture in one process, the warm-up
 // passes discarded; CPU-time rates, which shared-machine noise disturbs less than wall time.
-/** Median warm CPU-time rates of decode + flows alone and with protocols, on `file`. */
+/**
+ * Warm cost of protocol parsing on `file`: passes alternating decode + flows alone and
+ * the full pipeline in one process (steady-state.mjs), the warm-up pairs dropped; the
+ * median over pairs of (off rate / on rate - 1), in CPU time, and the median rates.
+ */
 function steadyState(file) {
-  const rates = { off: [], on: [] };
-  for (let i = 0; i < 2; i++) {
-    for (const mode of ["off", "on"]) {
-      const r = spawnSync(
-        process.execPath,
-        [join(ROOT, "test/bench/steady-state.mjs"), file, mode, String(STEADY_PASSES)],
-        { encoding: "utf8", maxBuffer: 1 << 20 },
-      );
-      if (r.status !== 0) return { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
-      rates[mode].push(...JSON.parse(r.stdout).cpuRates.slice(STEADY_WARMUP));
-    }
-  }
-  return { off: median(rates.off), on: median(rates.on) };
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "test/bench/steady-state.mjs"), file, String(STEADY_PAIRS)],
+    { encoding: "utf8", maxBuffer: 1 << 20 },
+  );
+  if (r.status !== 0) return { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
+  const { off, on } = JSON.parse(r.stdout);
+  const warmOff = off.slice(STEADY_WARMUP);
+  const warmOn = on.slice(STEADY_WARMUP);
+  return {
+    off: median(warmOff.map((p) => p.cpuRate)),
+    on: median(warmOn.map((p) => p.cpuRate)),
+    overhead: median(warmOff.map((p, i) => p.cpuRate / warmOn[i].cpuRate - 1)),
+  };
 }
 
 let steady = null;
 let churn = null;
 if (egressd) {
   console.log(
-    `timing: test/bench/steady-state.mjs FILE off|on, ${STEADY_PASSES} passes each (first ${STEADY_WARMUP} are warm-up), twice`,
+    `timing: test/bench/steady-state.mjs FILE: ${STEADY_PAIRS} alternating off/on pass pairs in one process (first ${STEADY_WARMUP} are warm-up)`,
   );
   steady = steadyState(main.file);
   if (!noChurn) {
@@ -459,7 +463,7 @@ if (egressdProblem) {
   if (steady?.error) {
     console.log(`steady state: could not run: ${steady.error}`);
   } else if (steady) {
-    overhead = steady.off / steady.on - 1;
+    overhead = steady.overhead;
     console.log(
       `steady state (CPU time, warm): decode + flows ${fmtInt(steady.off)} packets/s, with protocols ${fmtInt(steady.on)} packets/s`,
     );
@@ -470,7 +474,7 @@ if (egressdProblem) {
   if (churn?.error) console.log(`churn mix: could not run: ${churn.error}`);
   else if (churn) {
     console.log(
-      `churn mix (stress, no target): decode + flows ${fmtInt(churn.off)} packets/s, with protocols ${fmtInt(churn.on)} packets/s: +${((churn.off / churn.on - 1) * 100).toFixed(1)}%`,
+      `churn mix (stress, no target): decode + flows ${fmtInt(churn.off)} packets/s, with protocols ${fmtInt(churn.on)} packets/s: +${(churn.overhead * 100).toFixed(1)}%`,
     );
   }
   if (!(overhead <= TARGET_PROTOCOL_OVERHEAD))

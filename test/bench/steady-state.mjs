@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 /**
- * Replays one capture several times inside one process and prints each pass's in-process
- * rate as JSON. A daemon runs for months, so what protocol parsing costs it is the cost
- * once V8 has compiled the parsers (a one-shot replay of a short capture mostly measures
- * that compilation). The first passes are warm-up; run.mjs reports the median of the rest.
+ * Replays one capture several times inside one process, alternating decode + flows
+ * alone ("off") and the full pipeline with protocol parsing and naming ("on"), and prints
+ * each pass's in-process rate as JSON. A daemon runs for months, so what parsing costs it
+ * is the cost once V8 has compiled the parsers (a one-shot replay of a short capture
+ * mostly measures that compilation). Alternating the two in one process makes them share
+ * the same compiled code and the same moment's machine noise, which on a shared VM
+ * swings single runs by 20-30%; run.mjs compares each "on" pass with the "off" pass
+ * next to it and reports the median ratio after the warm-up passes.
  *
- *   node test/bench/steady-state.mjs FILE on|off [PASSES]
+ *   node test/bench/steady-state.mjs FILE [PAIRS]
  */
 import { openCapture } from "../../dist/capture/open.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/options.js";
@@ -14,13 +18,11 @@ import { addProtocolFields } from "../../dist/output/protocol-fields.js";
 import { Pipeline } from "../../dist/pipeline.js";
 import { DEFAULT_INSPECTOR_OPTIONS } from "../../dist/protocols/inspector.js";
 
-const [file, mode, passArg] = process.argv.slice(2);
-const protocols = mode === "on";
-const passes = Number(passArg ?? 5);
-const rates = [];
-const cpuRates = [];
+const [file, pairArg] = process.argv.slice(2);
+const pairs = Number(pairArg ?? 10);
 let sink = 0; // keeps the JSON work from being optimised away
-for (let pass = 0; pass < passes; pass++) {
+
+async function pass(protocols) {
   const pipeline = new Pipeline(
     DEFAULT_FLOW_OPTIONS,
     {
@@ -38,8 +40,23 @@ for (let pass = 0; pass < passes; pass++) {
   const result = await source.run(pipeline);
   pipeline.finish();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  rates.push(result.packets / seconds);
   const cpu = process.cpuUsage(cpuBefore);
-  cpuRates.push(result.packets / ((cpu.user + cpu.system) / 1e6));
+  return {
+    rate: result.packets / seconds,
+    cpuRate: result.packets / ((cpu.user + cpu.system) / 1e6),
+  };
 }
-console.log(JSON.stringify({ mode, rates, cpuRates, outputBytes: sink }));
+
+const off = [];
+const on = [];
+for (let i = 0; i < pairs; i++) {
+  // Alternate which goes first so neither always follows a garbage-heavy pass.
+  if (i % 2 === 0) {
+    off.push(await pass(false));
+    on.push(await pass(true));
+  } else {
+    on.push(await pass(true));
+    off.push(await pass(false));
+  }
+}
+console.log(JSON.stringify({ off, on, outputBytes: sink }));
