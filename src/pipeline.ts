@@ -79,7 +79,8 @@ export class Pipeline implements PacketSink {
   ) {
     this.flows = new FlowTable(flowOptions, {
       flowEnded: (flow, reason) => {
-        this.inspector?.flowEnding(flow);
+        // An active timeout reports a flow that goes on: its parsers keep running.
+        if (reason !== "active_timeout") this.inspector?.flowEnding(flow);
         flowSink.flowEnded(flow, reason);
       },
     });

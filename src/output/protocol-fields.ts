@@ -249,14 +249,11 @@ export function protocolEventRecord(e: ProtocolEvent): Obj {
   } else if (e.kind === "http" && e.http !== undefined) {
     network.protocol = e.http.protocol;
     Object.assign(record, httpFields(e.http));
-  } else if (e.kind === "ntp" && e.app !== undefined) {
+  } else if (e.kind === "ntp" && e.ntp !== undefined) {
     network.protocol = "ntp";
-    const ntp: Obj = {};
-    if (e.app.ntpClient !== null) ntp.client = ntpFields(e.app.ntpClient);
-    if (e.app.ntpServer !== null) ntp.server = ntpFields(e.app.ntpServer);
-    record.egressd = { ntp };
-  } else if (e.kind === "discovery" && e.app?.discovery != null) {
-    const d = e.app.discovery;
+    record.egressd = { ntp: { [e.fromSource ? "client" : "server"]: ntpFields(e.ntp) } };
+  } else if (e.kind === "discovery" && e.discovery !== undefined) {
+    const d = e.discovery;
     network.protocol = d.protocol;
     record.egressd = {
       discovery: { protocol: d.protocol, vendor: d.vendor, message: d.message, ...d.fields },

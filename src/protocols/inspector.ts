@@ -6,10 +6,11 @@ import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
 import { formatIp } from "../output/format.js";
-import { recogniseDiscovery } from "./discovery/index.js";
+import { type DiscoveryRecord, recogniseDiscovery } from "./discovery/index.js";
 import {
   type DnsKind,
   type DnsMessage,
+  type DnsResourceRecord,
   DnsTcpFramer,
   type DnsTransaction,
   DnsTransactionTracker,
@@ -24,7 +25,7 @@ import {
   looksLikeHttpRequest,
   looksLikeHttpResponse,
 } from "./http/index.js";
-import { looksLikeNtp, parseNtp } from "./ntp/index.js";
+import { looksLikeNtp, type NtpRecord, parseNtp } from "./ntp/index.js";
 import { TcpDirectionStream } from "./tcp-stream.js";
 import { looksLikeTls, TlsSession } from "./tls/index.js";
 
@@ -67,7 +68,11 @@ export interface ProtocolEvent {
   dns?: DnsTransaction;
   tls?: FlowApp;
   http?: HttpTransaction;
-  app?: FlowApp;
+  /** The NTP message or discovery datagram this event is about. */
+  ntp?: NtpRecord;
+  discovery?: DiscoveryRecord;
+  /** For NTP: sent by the flow's initiator (the client side). */
+  fromSource?: boolean;
 }
 
 export interface InspectorSink {
@@ -89,13 +94,40 @@ function isMulticast(flow: Flow): boolean {
   return flow.ipVersion === 4 ? flow.dst3 >>> 28 === 0xe : flow.dst0 >>> 24 === 0xff;
 }
 
+/**
+ * The A/AAAA records that answer the question: owned by the question name or by a name
+ * on its CNAME chain. Other records in the answer section are not what the client asked
+ * for, and trusting them would let any resolver name any address (cache poisoning).
+ */
+function answeredAddresses(msg: DnsMessage): DnsResourceRecord[] {
+  const q = msg.questions[0];
+  if (q === undefined) return [];
+  const owners = new Set([q.nameLower]);
+  // CNAMEs may come in any order; a few rounds follow chains of any practical length.
+  for (let round = 0; round < 8; round++) {
+    const before = owners.size;
+    for (const a of msg.answers) {
+      if (a.type === 5 && a.data !== undefined && owners.has(a.name.toLowerCase())) {
+        owners.add(a.data.toLowerCase());
+      }
+    }
+    if (owners.size === before) break;
+  }
+  return msg.answers.filter(
+    (a) =>
+      (a.type === 1 || a.type === 28) && a.data !== undefined && owners.has(a.name.toLowerCase()),
+  );
+}
+
 /** A Host header or SNI that is an IP literal names nothing. */
 function hostName(host: string | undefined): string | undefined {
   if (host === undefined) return undefined;
   let h = host.trim().toLowerCase();
   if (h.startsWith("[")) return undefined;
   const colon = h.lastIndexOf(":");
-  if (colon > 0 && h.indexOf(":") === colon) h = h.slice(0, colon);
+  // Several colons without brackets: an IPv6 literal, not a name.
+  if (colon >= 0 && h.indexOf(":") !== colon) return undefined;
+  if (colon > 0) h = h.slice(0, colon);
   if (h === "" || /^[0-9.]+$/.test(h)) return undefined;
   return h.endsWith(".") ? h.slice(0, -1) : h;
 }
@@ -112,7 +144,7 @@ export class ProtocolInspector implements FlowObserver {
   readonly stats: InspectorStats = { recognised: {}, gaveUp: 0 };
   private readonly dns: DnsTransactionTracker;
   /** DNS flows by id, so a transaction completing after its flow ended still has endpoints. */
-  private readonly dnsContexts = new Map<number, FlowApp>();
+  private readonly dnsContexts = new Map<number, EventEndpoints>();
 
   constructor(
     private readonly options: InspectorOptions,
@@ -151,6 +183,8 @@ export class ProtocolInspector implements FlowObserver {
     const len = pkt.payloadCaptured;
     if (len <= 0) return;
     if (app === null) flow.app = app = new FlowApp();
+    // Data in a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+    const seq = isTcp && pkt.tcpFlags & TcpFlag.SYN ? (pkt.tcpSeq + 1) >>> 0 : pkt.tcpSeq;
     if (app.protocol === "") {
       if (!this.recognise(flow, app, pkt, raw, fromSource)) {
         if (++app.unrecognised >= this.options.maxUnrecognisedPackets) {
@@ -167,15 +201,15 @@ export class ProtocolInspector implements FlowObserver {
       case "dns":
       case "mdns":
       case "llmnr":
-        if (isTcp) this.dnsTcp(flow, app, pkt, raw, fromSource);
+        if (isTcp) this.dnsTcp(flow, app, pkt, raw, fromSource, seq);
         else this.dnsMessage(flow, app, buf, off, len, fromSource, raw, "udp");
         break;
       case "tls":
-        this.tlsSegment(flow, app, pkt, raw, fromSource);
+        this.tlsSegment(flow, app, pkt, raw, fromSource, seq);
         break;
       case "http":
       case "rtsp":
-        this.httpSegment(flow, app, pkt, raw, fromSource);
+        this.httpSegment(flow, app, pkt, raw, fromSource, seq);
         break;
       case "ntp":
         this.ntpDatagram(flow, app, buf, off, len, fromSource, raw);
@@ -278,6 +312,7 @@ export class ProtocolInspector implements FlowObserver {
     pkt: DecodedPacket,
     raw: RawPacket,
     fromSource: boolean,
+    seq: number,
   ) {
     if (app.streams === null) app.streams = this.newStreams(app);
     if (app.dnsFramers === null) {
@@ -290,7 +325,7 @@ export class ProtocolInspector implements FlowObserver {
     }
     const framer = app.dnsFramers[fromSource ? 0 : 1];
     app.streams[fromSource ? 0 : 1].push(
-      pkt.tcpSeq,
+      seq,
       raw.buf,
       pkt.payloadOffset,
       pkt.payloadCaptured,
@@ -321,7 +356,7 @@ export class ProtocolInspector implements FlowObserver {
     // Pairing queries with answers only serves the dns events; the flow record has its summary.
     if (!this.options.events.has("dns")) return;
     if (app.endpoints === null) app.endpoints = endpointsOf(flow);
-    this.rememberDnsContext(flow.id, app);
+    this.rememberDnsContext(flow.id, app.endpoints);
     this.dns.onMessage(
       flow.id,
       fromSource,
@@ -348,42 +383,39 @@ export class ProtocolInspector implements FlowObserver {
     }
     if (s.responseCode === undefined) {
       s.responseCode = msg.rcodeName;
-      for (const a of msg.answers) {
-        if ((a.type === 1 || a.type === 28) && a.data !== undefined && s.resolvedIps.length < 32) {
-          s.resolvedIps.push(a.data);
-        }
+      for (const a of answeredAddresses(msg)) {
+        if (s.resolvedIps.length >= 32) break;
+        s.resolvedIps.push(a.data!);
       }
     }
   }
 
-  /** Every A/AAAA in an answer is what the client will know the address by: its question. */
+  /** The client will know each address its question resolved to by the question's name. */
   private learnNames(flow: Flow, msg: DnsMessage): void {
     const q = msg.questions[0];
     if (q === undefined || msg.rcode !== 0) return;
     const client = formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3);
-    for (const a of msg.answers) {
-      if ((a.type === 1 || a.type === 28) && a.data !== undefined) {
-        this.names.learn(client, a.data, q.nameLower, a.ttl, this.nowMs);
-      }
+    for (const a of answeredAddresses(msg)) {
+      this.names.learn(client, a.data!, q.nameLower, a.ttl, this.nowMs);
     }
   }
 
-  private rememberDnsContext(flowId: number, app: FlowApp): void {
-    if (this.dnsContexts.get(flowId) === app) return;
+  /** Only the endpoints are kept: the flow's parsers must be freed when it ends. */
+  private rememberDnsContext(flowId: number, endpoints: EventEndpoints): void {
+    if (this.dnsContexts.get(flowId) === endpoints) return;
     this.dnsContexts.delete(flowId);
     if (this.dnsContexts.size >= MAX_DNS_FLOW_CONTEXTS) {
       this.dnsContexts.delete(this.dnsContexts.keys().next().value as number);
     }
-    this.dnsContexts.set(flowId, app);
+    this.dnsContexts.set(flowId, endpoints);
   }
 
   private dnsTransaction(tx: DnsTransaction): void {
-    const app = this.dnsContexts.get(tx.flowId);
     this.sink.event({
       kind: "dns",
       tsSec: tx.tsSec,
       tsNsec: tx.tsNsec,
-      endpoints: app?.endpoints ?? null,
+      endpoints: this.dnsContexts.get(tx.flowId) ?? null,
       dns: tx,
     });
   }
@@ -396,6 +428,7 @@ export class ProtocolInspector implements FlowObserver {
     pkt: DecodedPacket,
     raw: RawPacket,
     fromSource: boolean,
+    seq: number,
   ) {
     if (app.tls === null) {
       const options: ConstructorParameters<typeof TlsSession>[0] = {
@@ -406,7 +439,7 @@ export class ProtocolInspector implements FlowObserver {
       app.tls = new TlsSession(options);
     }
     const session = app.tls;
-    session.feed(fromSource, pkt.tcpSeq, raw.buf, pkt.payloadOffset, pkt.payloadCaptured);
+    session.feed(fromSource, seq, raw.buf, pkt.payloadOffset, pkt.payloadCaptured);
     if (flow.nameSource === "none") {
       const sni = hostName(session.client.decoder.clientHello?.server_name);
       if (sni !== undefined) this.name(flow, sni, "sni");
@@ -414,7 +447,7 @@ export class ProtocolInspector implements FlowObserver {
     // A client refusing the server's certificate says so in a cleartext alert right after
     // the handshake: watch a few more segments before going back to the fast path.
     if (session.finished && ++app.tlsAfterFinish > TLS_SEGMENTS_AFTER_HANDSHAKE) {
-      this.reportTls(flow, app, raw.tsSec, raw.tsNsec);
+      if (!app.tlsReported) this.reportTls(flow, app, raw.tsSec, raw.tsNsec);
       flow.inspect = false;
     }
   }
@@ -437,6 +470,7 @@ export class ProtocolInspector implements FlowObserver {
     pkt: DecodedPacket,
     raw: RawPacket,
     fromSource: boolean,
+    seq: number,
   ) {
     if (app.streams === null) app.streams = this.newStreams(app);
     if (app.http === null) {
@@ -454,7 +488,7 @@ export class ProtocolInspector implements FlowObserver {
     }
     const http = app.http;
     app.streams[fromSource ? 0 : 1].push(
-      pkt.tcpSeq,
+      seq,
       raw.buf,
       pkt.payloadOffset,
       pkt.payloadCaptured,
@@ -467,6 +501,7 @@ export class ProtocolInspector implements FlowObserver {
     } else if (app.protocol === "rtsp" && app.httpTransactions >= RTSP_TRANSACTIONS_INSPECTED) {
       // The first exchanges carry what matters (Server banner, realm, the stream asked
       // for); the rest of a session is SETUP/PLAY/keep-alive around the video.
+      http.flush();
       flow.inspect = false;
     }
   }
@@ -508,7 +543,7 @@ export class ProtocolInspector implements FlowObserver {
     } else {
       if (fromSource && app.ntpClient === null) app.ntpClient = parsed.record;
       if (!fromSource && app.ntpServer === null) app.ntpServer = parsed.record;
-      this.datagramEvent("ntp", flow, app, raw);
+      this.datagramEvent({ kind: "ntp", ntp: parsed.record, fromSource }, flow, app, raw);
     }
     if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
   }
@@ -527,15 +562,20 @@ export class ProtocolInspector implements FlowObserver {
       if (kept === null || Object.keys(record.fields).length > Object.keys(kept.fields).length) {
         app.discovery = record;
       }
-      this.datagramEvent("discovery", flow, app, raw);
+      this.datagramEvent({ kind: "discovery", discovery: record }, flow, app, raw);
     }
     if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
   }
 
-  private datagramEvent(kind: "ntp" | "discovery", flow: Flow, app: FlowApp, raw: RawPacket): void {
-    if (!this.options.events.has(kind)) return;
+  private datagramEvent(
+    e: Pick<ProtocolEvent, "kind" | "ntp" | "discovery" | "fromSource">,
+    flow: Flow,
+    app: FlowApp,
+    raw: RawPacket,
+  ): void {
+    if (!this.options.events.has(e.kind)) return;
     if (app.endpoints === null) app.endpoints = endpointsOf(flow);
-    this.sink.event({ kind, tsSec: raw.tsSec, tsNsec: raw.tsNsec, endpoints: app.endpoints, app });
+    this.sink.event({ ...e, tsSec: raw.tsSec, tsNsec: raw.tsNsec, endpoints: app.endpoints });
   }
 
   // --- helpers -----------------------------------------------------------

@@ -5,6 +5,8 @@
  * hole that does not fill within the bound is reported as a gap so the parser can stop
  * or resynchronise instead of misreading.
  */
+const MAX_HELD_SEGMENTS = 64;
+
 export type StreamDeliver = (buf: Uint8Array, off: number, len: number) => void;
 
 interface HeldSegment {
@@ -38,7 +40,9 @@ export class TcpDirectionStream {
     if (this.nextSeq < 0) this.nextSeq = seq;
     const diff = (seq - this.nextSeq) | 0;
     if (diff > 0) {
-      if (this.heldBytes + len <= this.maxHeldBytes) {
+      // Bounded in bytes and in segments: draining is quadratic in the segment count,
+      // and a hostile peer could otherwise send thousands of 1-byte segments.
+      if (this.heldBytes + len <= this.maxHeldBytes && this.held.length < MAX_HELD_SEGMENTS) {
         this.held.push({ seq, data: Buffer.from(buf.subarray(off, off + len)) });
         this.heldBytes += len;
         return;

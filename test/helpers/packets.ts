@@ -60,7 +60,7 @@ export function tcp(o: TcpOptions): { proto: number; bytes: Buffer } {
   return { proto: 6, bytes: Buffer.concat([h, payload]) };
 }
 
-export function udp(sport: number, dport: number, payload = Buffer.alloc(0)) {
+export function udp(sport: number, dport: number, payload: Uint8Array = Buffer.alloc(0)) {
   const h = Buffer.alloc(8);
   h.writeUInt16BE(sport, 0);
   h.writeUInt16BE(dport, 2);

@@ -3,7 +3,13 @@ import type { Flow } from "../../src/flow/flow.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowOptions } from "../../src/flow/options.js";
 import type { FlowEndReason } from "../../src/flow/table.js";
 import { flowRecord } from "../../src/output/flow-record.js";
+import { addProtocolFields, protocolEventRecord } from "../../src/output/protocol-fields.js";
 import { Pipeline } from "../../src/pipeline.js";
+import type { FlowApp } from "../../src/protocols/flow-app.js";
+import {
+  DEFAULT_INSPECTOR_OPTIONS,
+  type ProtocolEventKind,
+} from "../../src/protocols/inspector.js";
 
 export interface TimedFrame {
   /** Packet time in seconds (fractional, microsecond resolution). */
@@ -17,19 +23,34 @@ export interface TimedFrame {
 export function runFrames(
   frames: TimedFrame[],
   options: Partial<FlowOptions> = {},
-): { records: Record<string, any>[]; pipeline: Pipeline } {
+  protocols: { events: ProtocolEventKind[] } | null = null,
+): { records: Record<string, any>[]; events: Record<string, any>[]; pipeline: Pipeline } {
   const records: Record<string, any>[] = [];
+  const events: Record<string, any>[] = [];
   const flowOptions: FlowOptions = {
     ...DEFAULT_FLOW_OPTIONS,
     ...options,
     timeouts: { ...DEFAULT_FLOW_OPTIONS.timeouts, ...options.timeouts },
   };
-  const pipeline = new Pipeline(flowOptions, {
-    flowEnded(flow: Flow, reason: FlowEndReason) {
-      // Round-trip through JSON exactly as the CLI does.
-      records.push(JSON.parse(JSON.stringify(flowRecord(flow, reason))));
+  const pipeline = new Pipeline(
+    flowOptions,
+    {
+      flowEnded(flow: Flow, reason: FlowEndReason) {
+        const record = flowRecord(flow, reason);
+        if (protocols !== null) {
+          addProtocolFields(record, flow.app as FlowApp | null, flow.domain, flow.nameSource);
+        }
+        // Round-trip through JSON exactly as the CLI does.
+        records.push(JSON.parse(JSON.stringify(record)));
+      },
     },
-  });
+    protocols === null
+      ? null
+      : {
+          options: { ...DEFAULT_INSPECTOR_OPTIONS, events: new Set(protocols.events) },
+          sink: { event: (e) => events.push(JSON.parse(JSON.stringify(protocolEventRecord(e)))) },
+        },
+  );
   const raw: RawPacket = {
     buf: Buffer.alloc(0),
     offset: 0,
@@ -53,5 +74,5 @@ export function runFrames(
     pipeline.packet(raw);
   }
   pipeline.finish();
-  return { records, pipeline };
+  return { records, events, pipeline };
 }
