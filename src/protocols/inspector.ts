@@ -545,7 +545,14 @@ export class ProtocolInspector implements FlowObserver {
       if (!fromSource && app.ntpServer === null) app.ntpServer = parsed.record;
       this.datagramEvent({ kind: "ntp", ntp: parsed.record, fromSource }, flow, app, raw);
     }
-    if (++app.datagrams >= this.options.maxDatagrams) flow.inspect = false;
+    // The record keeps the first request and reply; later ones matter only as events.
+    const haveBoth = app.ntpClient !== null && app.ntpServer !== null;
+    if (
+      ++app.datagrams >= this.options.maxDatagrams ||
+      (haveBoth && !this.options.events.has("ntp"))
+    ) {
+      flow.inspect = false;
+    }
   }
 
   private discoveryDatagram(flow: Flow, app: FlowApp, pkt: DecodedPacket, raw: RawPacket): void {
