@@ -1,5 +1,5 @@
+import { u32be } from "../util/bytes.js";
 import { A, type AnomalyCounters } from "./anomalies.js";
-import { u32be } from "./bytes.js";
 import { type DecodedPacket, IpProto } from "./packet.js";
 
 /** ICMPv4 messages that quote the offending datagram (RFC 792): unreachable, quench, redirect, time exceeded, parameter problem. */

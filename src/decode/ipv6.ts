@@ -1,5 +1,5 @@
+import { u32be } from "../util/bytes.js";
 import { A } from "./anomalies.js";
-import { u32be } from "./bytes.js";
 import type { DecodedPacket } from "./packet.js";
 
 /** Extension headers with the generic (next header, length in 8-octet units - 1) layout. */

@@ -1,5 +1,5 @@
+import { u32be } from "../util/bytes.js";
 import { A } from "./anomalies.js";
-import { u32be } from "./bytes.js";
 import type { DecodedPacket } from "./packet.js";
 
 /**

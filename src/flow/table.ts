@@ -1,6 +1,6 @@
 import type { RawPacket } from "../capture/source.js";
-import { u32be } from "../decode/bytes.js";
 import { type DecodedPacket, IpProto, TcpFlag } from "../decode/packet.js";
+import { u32be } from "../util/bytes.js";
 import { Flow } from "./flow.js";
 import { FragmentTable } from "./fragments.js";
 import { flowHash, icmpPortEquivalent } from "./key.js";

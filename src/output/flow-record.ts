@@ -3,7 +3,8 @@ import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowEndReason } from "../flow/table.js";
 import { TcpState, tcpFlagsString, tcpStateName } from "../flow/tcp-state.js";
-import { durationNs, formatIp, formatMac, formatTimestamp } from "./format.js";
+import { formatIp } from "../util/ip-text.js";
+import { durationNs, formatMac, formatTimestamp } from "./format.js";
 
 /** IANA keyword for common protocol numbers, as ECS `network.transport` wants them. */
 const TRANSPORT_NAMES: Record<number, string> = {

@@ -5,7 +5,7 @@ import { type NameSource, NameTable, type NameTableOptions } from "../enrich/nam
 import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
-import { formatIp } from "../output/format.js";
+import { formatIp } from "../util/ip-text.js";
 import { type DiscoveryRecord, recogniseDiscovery } from "./discovery/index.js";
 import {
   type DnsKind,

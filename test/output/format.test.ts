@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatIPv6, formatMac, formatTimestamp } from "../../src/output/format.js";
+import { formatMac, formatTimestamp } from "../../src/output/format.js";
+import { formatIPv6 } from "../../src/util/ip-text.js";
 import { ipv6Bytes } from "../helpers/packets.js";
 
 function words(addr: string): [number, number, number, number] {

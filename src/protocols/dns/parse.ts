@@ -4,8 +4,8 @@
  * the record cap whatever the header claims.
  */
 
+import { u16be as u16, u32be as u32 } from "../../util/bytes.js";
 import type { DnsAnomaly } from "./anomalies.js";
-import { u16, u32 } from "./bytes.js";
 import { dnsRcodeName, dnsTypeName } from "./mnemonics.js";
 import { RdataDecoder } from "./rdata.js";
 import type { DnsMessage, DnsParseResult, DnsQuestion, DnsResourceRecord } from "./record.js";

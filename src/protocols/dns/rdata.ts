@@ -3,8 +3,9 @@
  * here stays inside one record: its RDLENGTH already told where the next record starts.
  */
 
+import { u16be as u16, u32be as u32 } from "../../util/bytes.js";
+import { formatIPv4, formatIPv6 } from "../../util/ip-text.js";
 import type { DnsAnomaly } from "./anomalies.js";
-import { u16, u32 } from "./bytes.js";
 import { DnsType } from "./mnemonics.js";
 import { charsToString, type DnsNameReader } from "./wire-name.js";
 
@@ -15,36 +16,12 @@ const BACKSLASH = 0x5c;
 const SPACE = 0x20;
 
 export function ipv4Text(buf: Uint8Array, at: number): string {
-  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+  return formatIPv4(u32(buf, at));
 }
 
-/** RFC 5952: lowercase hex, no leading zeros, the first longest run of 2+ zero groups as
- * "::", and IPv4-mapped addresses as "::ffff:a.b.c.d". */
+/** RFC 5952 text of the 16 bytes at `at` (IPv4-mapped addresses as "::ffff:a.b.c.d"). */
 export function ipv6Text(buf: Uint8Array, at: number): string {
-  const g = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (buf[at + 2 * i]! << 8) | buf[at + 2 * i + 1]!;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${ipv4Text(buf, at + 12)}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
-  const head = g.slice(0, bestStart).map((x) => x.toString(16));
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16));
-  return `${head.join(":")}::${tail.join(":")}`;
+  return formatIPv6(u32(buf, at), u32(buf, at + 4), u32(buf, at + 8), u32(buf, at + 12));
 }
 
 export class RdataDecoder {

@@ -8,7 +8,7 @@
  * most have.
  */
 
-import { u16 } from "./bytes.js";
+import { u16be as u16 } from "../../util/bytes.js";
 import type { DnsKind, DnsTransport } from "./record.js";
 import { DnsNameReader } from "./wire-name.js";
 

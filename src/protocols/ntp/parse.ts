@@ -3,6 +3,7 @@
  * ntpd's ntp_request.h for mode 7). Extension fields and MACs after the header are not read.
  */
 
+import { u32be } from "../../util/bytes.js";
 import type { NtpModeName, NtpRecord, NtpResult } from "./record.js";
 
 export const NTP_HEADER_BYTES = 48;
@@ -145,8 +146,8 @@ function referenceId(buf: Uint8Array, at: number, stratum: number): string | und
 
 /** A 64-bit NTP timestamp as ISO 8601 with nanoseconds, or undefined when zero. */
 export function timestamp(buf: Uint8Array, at: number): string | undefined {
-  const sec = readU32(buf, at);
-  const frac = readU32(buf, at + 4);
+  const sec = u32be(buf, at);
+  const frac = u32be(buf, at + 4);
   if (sec === 0 && frac === 0) return undefined;
   // RFC 4330 section 3: with the top bit clear the time is in era 1 (from 2036), as tshark reads it.
   const unix = sec - NTP_UNIX_OFFSET + (sec < 0x80000000 ? ERA_SECONDS : 0);
@@ -154,8 +155,4 @@ export function timestamp(buf: Uint8Array, at: number): string | undefined {
   const ns = Math.floor((frac * 1953125) / 8388608);
   const iso = new Date(unix * 1000).toISOString();
   return `${iso.slice(0, 19)}.${String(ns).padStart(9, "0")}Z`;
-}
-
-function readU32(buf: Uint8Array, at: number): number {
-  return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
 }

@@ -6,6 +6,7 @@
  * hello still identify the software that sent it.
  */
 
+import { u16be as u16 } from "../../util/bytes.js";
 import type { TlsAnomalyList } from "./anomalies.js";
 import {
   highestOfferedVersion,
@@ -37,10 +38,6 @@ const HRR_RANDOM = Buffer.from(
 function equalsAt(buf: Uint8Array, off: number, expected: Uint8Array): boolean {
   for (let i = 0; i < expected.length; i++) if (buf[off + i] !== expected[i]) return false;
   return true;
-}
-
-function u16(buf: Uint8Array, i: number): number {
-  return (buf[i]! << 8) | buf[i + 1]!;
 }
 
 /**
