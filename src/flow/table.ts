@@ -70,6 +70,30 @@ function isUnreachable(ipVersion: number, type: number): boolean {
   return ipVersion === 4 ? type === 3 : type === 1;
 }
 
+/** Adds one packet to the flow's counters for its direction and extends the record's end. */
+function countPacket(
+  flow: Flow,
+  fromSource: boolean,
+  ipLength: number,
+  payloadLength: number,
+  raw: RawPacket,
+): void {
+  if (fromSource) {
+    flow.srcPackets++;
+    flow.srcBytes += ipLength;
+    flow.srcPayloadBytes += payloadLength;
+  } else {
+    flow.dstPackets++;
+    flow.dstBytes += ipLength;
+    flow.dstPayloadBytes += payloadLength;
+  }
+  // Packet time can step back across pcapng interfaces; keep the record's end the latest.
+  if (raw.tsSec > flow.lastSec || (raw.tsSec === flow.lastSec && raw.tsNsec > flow.lastNsec)) {
+    flow.lastSec = raw.tsSec;
+    flow.lastNsec = raw.tsNsec;
+  }
+}
+
 function readMac(buf: Buffer, off: number): number {
   return ((buf[off]! << 8) | buf[off + 1]!) * 0x1_0000_0000 + u32be(buf, off + 2);
 }
@@ -253,20 +277,7 @@ export class FlowTable {
       this.reportActive(flow, raw);
     }
 
-    // Packet time can step back across pcapng interfaces; keep the record's end the latest.
-    if (raw.tsSec > flow.lastSec || (raw.tsSec === flow.lastSec && raw.tsNsec > flow.lastNsec)) {
-      flow.lastSec = raw.tsSec;
-      flow.lastNsec = raw.tsNsec;
-    }
-    if (fromSource) {
-      flow.srcPackets++;
-      flow.srcBytes += pkt.ipLength;
-      flow.srcPayloadBytes += pkt.payloadLength;
-    } else {
-      flow.dstPackets++;
-      flow.dstBytes += pkt.ipLength;
-      flow.dstPayloadBytes += pkt.payloadLength;
-    }
+    countPacket(flow, fromSource, pkt.ipLength, pkt.payloadLength, raw);
 
     let list: number;
     if (isTcp) {
@@ -485,20 +496,7 @@ export class FlowTable {
     const flow = found.flow;
     flow.fragments++;
     // The fragment's bytes are all transport payload (its header was in the first fragment).
-    const payload = pkt.l4End - pkt.l4Offset;
-    if (found.fromSource) {
-      flow.srcPackets++;
-      flow.srcBytes += pkt.ipLength;
-      flow.srcPayloadBytes += payload;
-    } else {
-      flow.dstPackets++;
-      flow.dstBytes += pkt.ipLength;
-      flow.dstPayloadBytes += payload;
-    }
-    if (raw.tsSec > flow.lastSec || (raw.tsSec === flow.lastSec && raw.tsNsec > flow.lastNsec)) {
-      flow.lastSec = raw.tsSec;
-      flow.lastNsec = raw.tsNsec;
-    }
+    countPacket(flow, found.fromSource, pkt.ipLength, pkt.l4End - pkt.l4Offset, raw);
     this.touch(flow, flow.idleList >= 0 ? flow.idleList : LIST_OTHER);
     this.stats.fragmentsAttributed++;
   }
