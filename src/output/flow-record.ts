@@ -50,6 +50,16 @@ const ICMP6_UNREACHABLE_CODES = [
   "reject-route",
 ];
 
+/** ECS `network.transport`: the IANA keyword, or the protocol number as text. */
+export function transportName(proto: number): string {
+  return TRANSPORT_NAMES[proto] ?? String(proto);
+}
+
+/** Protocols whose records carry source/destination ports. */
+export function recordHasPorts(proto: number): boolean {
+  return proto === IpProto.TCP || proto === IpProto.UDP || proto === IpProto.SCTP;
+}
+
 /** "3/3 port-unreachable": what a firewall or host answered about this flow. */
 export function icmpErrorText(ipVersion: number, typeCode: number): string {
   const type = typeCode >> 8;
@@ -86,7 +96,7 @@ export function flowRecord(flow: Flow, reason: FlowEndReason): Record<string, un
   if (flow.communityId === "") flow.communityId = communityId(flow);
   const proto = flow.proto;
   const isTcp = proto === IpProto.TCP;
-  const hasPorts = isTcp || proto === IpProto.UDP || proto === IpProto.SCTP;
+  const hasPorts = recordHasPorts(proto);
   const isIcmp = proto === IpProto.ICMP || proto === IpProto.ICMPV6;
   const end = formatTimestamp(flow.lastSec, flow.lastNsec);
 
@@ -107,7 +117,7 @@ export function flowRecord(flow: Flow, reason: FlowEndReason): Record<string, un
   destination.bytes = flow.dstBytes;
 
   const network: Record<string, unknown> = {
-    transport: TRANSPORT_NAMES[proto] ?? String(proto),
+    transport: transportName(proto),
     iana_number: String(proto),
     type: flow.ipVersion === 6 ? "ipv6" : "ipv4",
     packets: flow.srcPackets + flow.dstPackets,

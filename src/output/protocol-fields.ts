@@ -1,3 +1,4 @@
+import type { DiscoveryRecord } from "../protocols/discovery/index.js";
 import type { DnsTransaction } from "../protocols/dns/index.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import type { HttpRequest, HttpResponse, HttpTransaction } from "../protocols/http/index.js";
@@ -135,6 +136,10 @@ function ntpFields(r: NtpRecord): Obj {
   return out;
 }
 
+function discoveryFields(d: DiscoveryRecord): Obj {
+  return { protocol: d.protocol, vendor: d.vendor, message: d.message, ...d.fields };
+}
+
 /** Adds protocol metadata and the destination's name to a flow record, in place. */
 export function addProtocolFields(
   record: Obj,
@@ -176,14 +181,7 @@ export function addProtocolFields(
     if (app.ntpServer !== null) ntp.server = ntpFields(app.ntpServer);
     egressd.ntp = ntp;
   }
-  if (app.discovery !== null) {
-    egressd.discovery = {
-      protocol: app.discovery.protocol,
-      vendor: app.discovery.vendor,
-      message: app.discovery.message,
-      ...app.discovery.fields,
-    };
-  }
+  if (app.discovery !== null) egressd.discovery = discoveryFields(app.discovery);
 }
 
 function dnsEventFields(tx: DnsTransaction): Obj {
@@ -255,9 +253,7 @@ export function protocolEventRecord(e: ProtocolEvent): Obj {
   } else if (e.kind === "discovery" && e.discovery !== undefined) {
     const d = e.discovery;
     network.protocol = d.protocol;
-    record.egressd = {
-      discovery: { protocol: d.protocol, vendor: d.vendor, message: d.message, ...d.fields },
-    };
+    record.egressd = { discovery: discoveryFields(d) };
   }
   return record;
 }

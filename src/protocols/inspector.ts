@@ -5,6 +5,7 @@ import { type NameSource, NameTable, type NameTableOptions } from "../enrich/nam
 import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
+import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { formatIp } from "../util/ip-text.js";
 import { type DiscoveryRecord, recogniseDiscovery } from "./discovery/index.js";
 import {
@@ -26,7 +27,7 @@ import {
   looksLikeHttpResponse,
 } from "./http/index.js";
 import { looksLikeNtp, type NtpRecord, parseNtp } from "./ntp/index.js";
-import { TcpDirectionStream } from "./tcp-stream.js";
+import { type StreamDeliver, TcpDirectionStream } from "./tcp-stream.js";
 import { looksLikeTls, TlsSession } from "./tls/index.js";
 
 export interface InspectorOptions {
@@ -314,7 +315,6 @@ export class ProtocolInspector implements FlowObserver {
     fromSource: boolean,
     seq: number,
   ) {
-    if (app.streams === null) app.streams = this.newStreams(app);
     if (app.dnsFramers === null) {
       const framer = (dir: boolean) =>
         new DnsTcpFramer({
@@ -324,11 +324,12 @@ export class ProtocolInspector implements FlowObserver {
       app.dnsFramers = [framer(true), framer(false)];
     }
     const framer = app.dnsFramers[fromSource ? 0 : 1];
-    app.streams[fromSource ? 0 : 1].push(
+    this.pushStream(
+      app,
+      fromSource,
       seq,
-      raw.buf,
-      pkt.payloadOffset,
-      pkt.payloadCaptured,
+      pkt,
+      raw,
       (b, o, l) => framer.feed(b, o, l),
       () => framer.gap(),
     );
@@ -472,7 +473,6 @@ export class ProtocolInspector implements FlowObserver {
     fromSource: boolean,
     seq: number,
   ) {
-    if (app.streams === null) app.streams = this.newStreams(app);
     if (app.http === null) {
       if (app.endpoints === null && this.options.events.has("http"))
         app.endpoints = endpointsOf(flow);
@@ -487,11 +487,12 @@ export class ProtocolInspector implements FlowObserver {
       );
     }
     const http = app.http;
-    app.streams[fromSource ? 0 : 1].push(
+    this.pushStream(
+      app,
+      fromSource,
       seq,
-      raw.buf,
-      pkt.payloadOffset,
-      pkt.payloadCaptured,
+      pkt,
+      raw,
       (b, o, l) => http.feed(fromSource, b, o, l, raw.tsSec, raw.tsNsec),
       () => http.gap(fromSource),
     );
@@ -587,14 +588,30 @@ export class ProtocolInspector implements FlowObserver {
 
   // --- helpers -----------------------------------------------------------
 
-  private newStreams(app: FlowApp): [TcpDirectionStream, TcpDirectionStream] {
-    const streams: [TcpDirectionStream, TcpDirectionStream] = [
-      new TcpDirectionStream(this.options.streamHoldBytes),
-      new TcpDirectionStream(this.options.streamHoldBytes),
-    ];
-    if (app.clientIsn >= 0) streams[0].syn(app.clientIsn);
-    if (app.serverIsn >= 0) streams[1].syn(app.serverIsn);
-    return streams;
+  /** Feeds a segment's payload to the flow's in-order stream for that direction. */
+  private pushStream(
+    app: FlowApp,
+    fromSource: boolean,
+    seq: number,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    deliver: StreamDeliver,
+    gap: () => void,
+  ): void {
+    if (app.streams === null) {
+      const hold = this.options.streamHoldBytes;
+      app.streams = [new TcpDirectionStream(hold), new TcpDirectionStream(hold)];
+      if (app.clientIsn >= 0) app.streams[0].syn(app.clientIsn);
+      if (app.serverIsn >= 0) app.streams[1].syn(app.serverIsn);
+    }
+    app.streams[fromSource ? 0 : 1].push(
+      seq,
+      raw.buf,
+      pkt.payloadOffset,
+      pkt.payloadCaptured,
+      deliver,
+      gap,
+    );
   }
 
   private name(flow: Flow, name: string, source: NameSource): void {
@@ -610,21 +627,18 @@ export class ProtocolInspector implements FlowObserver {
 /** The endpoint fields of a flow, computed once per inspected flow for its events. */
 export function endpointsOf(flow: Flow): EventEndpoints {
   if (flow.communityId === "") flow.communityId = communityId(flow);
-  const hasPorts =
-    flow.proto === IpProto.TCP || flow.proto === IpProto.UDP || flow.proto === IpProto.SCTP;
   const source: EventEndpoints["source"] = {
     ip: formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3),
   };
   const destination: EventEndpoints["destination"] = {
     ip: formatIp(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3),
   };
-  if (hasPorts) {
+  if (recordHasPorts(flow.proto)) {
     source.port = flow.srcPort;
     destination.port = flow.dstPort;
   }
   const network: EventEndpoints["network"] = {
-    transport:
-      flow.proto === IpProto.TCP ? "tcp" : flow.proto === IpProto.UDP ? "udp" : String(flow.proto),
+    transport: transportName(flow.proto),
     community_id: flow.communityId,
   };
   if (flow.vlanOuter >= 0) network.vlan = { id: String(flow.vlanOuter) };
