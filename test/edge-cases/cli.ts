@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { LinkType } from "../../src/capture/source.js";
+import type { ReplaySummary } from "../../src/cli/summary.js";
 import { type PcapOptions, type PcapRecord, pcapFile } from "../helpers/capture-writer.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,23 +29,8 @@ export function requireBuild(): void {
 
 export type FlowRecord = Record<string, unknown>;
 
-export interface Summary {
-  packets: number;
-  bytes: number;
-  ip_packets: number;
-  non_ip_packets: number;
-  skipped_packets: number;
-  anomalies_total: number;
-  anomalies: Record<string, number>;
-  flows: number;
-  flows_created: number;
-  flows_evicted: number;
-  flows_ended: Record<string, number>;
-  fragments_attributed: number;
-  fragments_unattributed: number;
-  icmp_errors_attributed: number;
-  error?: { message: string; offset: number };
-}
+/** The CLI's own summary type, so these tests follow it when it changes. */
+export type Summary = ReplaySummary;
 
 export interface Run {
   code: number | null;
