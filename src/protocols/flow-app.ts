@@ -5,6 +5,15 @@ import type { NtpRecord } from "./ntp/index.js";
 import type { TcpDirectionStream } from "./tcp-stream.js";
 import type { TlsHandshakeInfo, TlsSession } from "./tls/index.js";
 
+/** One TCP segment's payload in one direction, as the stream parsers take it. */
+export interface StreamSegment {
+  fromSource: boolean;
+  seq: number;
+  buf: Uint8Array;
+  off: number;
+  len: number;
+}
+
 /** Application protocols egressd recognises by content. */
 export type AppProtocol =
   | "dns"
@@ -47,6 +56,8 @@ export class FlowApp {
   protocol: AppProtocol = "";
   /** Payload packets seen without recognising a protocol: past a bound, inspection stops. */
   unrecognised = 0;
+  /** Copies of those packets' TCP payloads, parsed once a later segment is recognised. */
+  unrecognisedSegments: StreamSegment[] | null = null;
   /** Initial sequence numbers from the SYN and SYN-ACK, so streams start at the right byte. */
   clientIsn = -1;
   serverIsn = -1;

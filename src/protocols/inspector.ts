@@ -19,7 +19,7 @@ import {
   looksLikeDns,
   parseDnsMessage,
 } from "./dns/index.js";
-import { type EventEndpoints, FlowApp } from "./flow-app.js";
+import { type EventEndpoints, FlowApp, type StreamSegment } from "./flow-app.js";
 import {
   HttpConnection,
   type HttpTransaction,
@@ -186,31 +186,85 @@ export class ProtocolInspector implements FlowObserver {
     if (app === null) flow.app = app = new FlowApp();
     // Data in a SYN (TCP Fast Open) starts after the SYN's own sequence number.
     const seq = isTcp && pkt.tcpFlags & TcpFlag.SYN ? (pkt.tcpSeq + 1) >>> 0 : pkt.tcpSeq;
+    const segment: StreamSegment | null = isTcp
+      ? { fromSource, seq, buf: raw.buf, off: pkt.payloadOffset, len }
+      : null;
     if (app.protocol === "") {
-      if (!this.recognise(flow, app, pkt, raw, fromSource)) {
+      const recognised =
+        segment !== null
+          ? this.recogniseStream(flow, app, segment)
+          : this.recogniseDatagram(flow, app, pkt, raw);
+      if (!recognised) {
         if (++app.unrecognised >= this.options.maxUnrecognisedPackets) {
           flow.inspect = false;
+          app.unrecognisedSegments = null;
           this.stats.gaveUp++;
+        } else if (segment !== null) {
+          holdUnrecognised(app, segment, this.options.tlsMaxBytes);
         }
         return;
       }
       this.stats.recognised[app.protocol] = (this.stats.recognised[app.protocol] ?? 0) + 1;
+      if (segment !== null && app.unrecognisedSegments !== null) {
+        this.replayWithHeld(flow, app, segment, raw);
+        return;
+      }
     }
+    if (segment !== null) this.streamSegment(flow, app, segment, raw);
+    else this.datagram(flow, app, pkt, raw, fromSource);
+  }
+
+  /** One TCP segment's payload, to the parser of the flow's recognised protocol. */
+  private streamSegment(flow: Flow, app: FlowApp, segment: StreamSegment, raw: RawPacket): void {
+    switch (app.protocol) {
+      case "dns":
+        this.dnsTcp(flow, app, segment, raw);
+        break;
+      case "tls":
+        this.tlsSegment(flow, app, segment, raw);
+        break;
+      case "http":
+      case "rtsp":
+        this.httpSegment(flow, app, segment, raw);
+        break;
+    }
+  }
+
+  /**
+   * The segment that made the flow recognisable, with the ones held before it, fed in
+   * sequence order per direction: a stream without a SYN starts at the first byte it is
+   * given, so an earlier segment fed after a later one would be taken for a retransmission.
+   */
+  private replayWithHeld(flow: Flow, app: FlowApp, segment: StreamSegment, raw: RawPacket): void {
+    const segments = app.unrecognisedSegments ?? [];
+    app.unrecognisedSegments = null;
+    segments.push(segment);
+    // Stable sort: client bytes first, then by sequence number (mod 2^32).
+    segments.sort((a, b) =>
+      a.fromSource !== b.fromSource ? (a.fromSource ? -1 : 1) : (a.seq - b.seq) | 0,
+    );
+    for (const s of segments) {
+      if (!flow.inspect) break;
+      this.streamSegment(flow, app, s, raw);
+    }
+  }
+
+  /** One UDP (or other datagram) payload, to the parser of the flow's recognised protocol. */
+  private datagram(
+    flow: Flow,
+    app: FlowApp,
+    pkt: DecodedPacket,
+    raw: RawPacket,
+    fromSource: boolean,
+  ): void {
     const buf = raw.buf;
     const off = pkt.payloadOffset;
+    const len = pkt.payloadCaptured;
     switch (app.protocol) {
       case "dns":
       case "mdns":
       case "llmnr":
-        if (isTcp) this.dnsTcp(flow, app, pkt, raw, fromSource, seq);
-        else this.dnsMessage(flow, app, buf, off, len, fromSource, raw, "udp");
-        break;
-      case "tls":
-        this.tlsSegment(flow, app, pkt, raw, fromSource, seq);
-        break;
-      case "http":
-      case "rtsp":
-        this.httpSegment(flow, app, pkt, raw, fromSource, seq);
+        this.dnsMessage(flow, app, buf, off, len, fromSource, raw, "udp");
         break;
       case "ntp":
         this.ntpDatagram(flow, app, buf, off, len, fromSource, raw);
@@ -240,13 +294,7 @@ export class ProtocolInspector implements FlowObserver {
     this.dns.flush();
   }
 
-  private recognise(
-    flow: Flow,
-    app: FlowApp,
-    pkt: DecodedPacket,
-    raw: RawPacket,
-    fromSource: boolean,
-  ): boolean {
+  private recogniseDatagram(flow: Flow, app: FlowApp, pkt: DecodedPacket, raw: RawPacket): boolean {
     const buf = raw.buf;
     const off = pkt.payloadOffset;
     const len = pkt.payloadCaptured;
@@ -277,7 +325,25 @@ export class ProtocolInspector implements FlowObserver {
       }
       return false;
     }
-    if (pkt.proto !== IpProto.TCP) return false;
+    return false;
+  }
+
+  /**
+   * Recognises a TCP flow from the start of one direction's bytes. When this segment
+   * continues one held unrecognised (a DNS length prefix sent alone, a request line cut
+   * by a small MSS), the two are looked at together.
+   */
+  private recogniseStream(flow: Flow, app: FlowApp, segment: StreamSegment): boolean {
+    let { buf, off, len } = segment;
+    const fromSource = segment.fromSource;
+    const before = heldPrefix(app, fromSource, segment.seq);
+    if (before !== null) {
+      buf = Buffer.concat([before, buf.subarray(off, off + len)]);
+      off = 0;
+      len = buf.length;
+    }
+    const sPort = flow.srcPort;
+    const dPort = flow.dstPort;
     if (looksLikeTls(buf, off, len)) {
       app.protocol = "tls";
       return true;
@@ -307,14 +373,8 @@ export class ProtocolInspector implements FlowObserver {
 
   // --- DNS ---------------------------------------------------------------
 
-  private dnsTcp(
-    flow: Flow,
-    app: FlowApp,
-    pkt: DecodedPacket,
-    raw: RawPacket,
-    fromSource: boolean,
-    seq: number,
-  ) {
+  private dnsTcp(flow: Flow, app: FlowApp, segment: StreamSegment, raw: RawPacket) {
+    const fromSource = segment.fromSource;
     if (app.dnsFramers === null) {
       const framer = (dir: boolean) =>
         new DnsTcpFramer({
@@ -326,10 +386,7 @@ export class ProtocolInspector implements FlowObserver {
     const framer = app.dnsFramers[fromSource ? 0 : 1];
     this.pushStream(
       app,
-      fromSource,
-      seq,
-      pkt,
-      raw,
+      segment,
       (b, o, l) => framer.feed(b, o, l),
       () => framer.gap(),
     );
@@ -423,14 +480,8 @@ export class ProtocolInspector implements FlowObserver {
 
   // --- TLS ---------------------------------------------------------------
 
-  private tlsSegment(
-    flow: Flow,
-    app: FlowApp,
-    pkt: DecodedPacket,
-    raw: RawPacket,
-    fromSource: boolean,
-    seq: number,
-  ) {
+  private tlsSegment(flow: Flow, app: FlowApp, segment: StreamSegment, raw: RawPacket) {
+    const fromSource = segment.fromSource;
     if (app.tls === null) {
       const options: ConstructorParameters<typeof TlsSession>[0] = {
         maxBytes: this.options.tlsMaxBytes,
@@ -440,7 +491,7 @@ export class ProtocolInspector implements FlowObserver {
       app.tls = new TlsSession(options);
     }
     const session = app.tls;
-    session.feed(fromSource, seq, raw.buf, pkt.payloadOffset, pkt.payloadCaptured);
+    session.feed(fromSource, segment.seq, segment.buf, segment.off, segment.len);
     if (flow.nameSource === "none") {
       const sni = hostName(session.client.decoder.clientHello?.server_name);
       if (sni !== undefined) this.name(flow, sni, "sni");
@@ -465,14 +516,8 @@ export class ProtocolInspector implements FlowObserver {
 
   // --- HTTP / RTSP -------------------------------------------------------
 
-  private httpSegment(
-    flow: Flow,
-    app: FlowApp,
-    pkt: DecodedPacket,
-    raw: RawPacket,
-    fromSource: boolean,
-    seq: number,
-  ) {
+  private httpSegment(flow: Flow, app: FlowApp, segment: StreamSegment, raw: RawPacket) {
+    const fromSource = segment.fromSource;
     if (app.http === null) {
       if (app.endpoints === null && this.options.events.has("http"))
         app.endpoints = endpointsOf(flow);
@@ -489,10 +534,7 @@ export class ProtocolInspector implements FlowObserver {
     const http = app.http;
     this.pushStream(
       app,
-      fromSource,
-      seq,
-      pkt,
-      raw,
+      segment,
       (b, o, l) => http.feed(fromSource, b, o, l, raw.tsSec, raw.tsNsec),
       () => http.gap(fromSource),
     );
@@ -591,10 +633,7 @@ export class ProtocolInspector implements FlowObserver {
   /** Feeds a segment's payload to the flow's in-order stream for that direction. */
   private pushStream(
     app: FlowApp,
-    fromSource: boolean,
-    seq: number,
-    pkt: DecodedPacket,
-    raw: RawPacket,
+    segment: StreamSegment,
     deliver: StreamDeliver,
     gap: () => void,
   ): void {
@@ -604,14 +643,8 @@ export class ProtocolInspector implements FlowObserver {
       if (app.clientIsn >= 0) app.streams[0].syn(app.clientIsn);
       if (app.serverIsn >= 0) app.streams[1].syn(app.serverIsn);
     }
-    app.streams[fromSource ? 0 : 1].push(
-      seq,
-      raw.buf,
-      pkt.payloadOffset,
-      pkt.payloadCaptured,
-      deliver,
-      gap,
-    );
+    const { fromSource, seq, buf, off, len } = segment;
+    app.streams[fromSource ? 0 : 1].push(seq, buf, off, len, deliver, gap);
   }
 
   private name(flow: Flow, name: string, source: NameSource): void {
@@ -643,4 +676,37 @@ export function endpointsOf(flow: Flow): EventEndpoints {
   };
   if (flow.vlanOuter >= 0) network.vlan = { id: String(flow.vlanOuter) };
   return { source, destination, network };
+}
+
+/**
+ * Keeps a copy of an unrecognised segment (the packet buffer is reused) so it can be
+ * parsed once a later segment makes the flow recognisable. At most
+ * maxUnrecognisedPackets - 1 segments, each cut to `maxBytes`.
+ */
+function holdUnrecognised(app: FlowApp, segment: StreamSegment, maxBytes: number): void {
+  const { fromSource, seq, buf, off } = segment;
+  const len = Math.min(segment.len, maxBytes);
+  const copy = Buffer.from(buf.subarray(off, off + len));
+  if (app.unrecognisedSegments === null) app.unrecognisedSegments = [];
+  app.unrecognisedSegments.push({ fromSource, seq, buf: copy, off: 0, len });
+}
+
+/** The held bytes of this direction that end exactly where `seq` starts, or null. */
+function heldPrefix(app: FlowApp, fromSource: boolean, seq: number): Uint8Array | null {
+  const held = app.unrecognisedSegments;
+  if (held === null) return null;
+  const parts: Uint8Array[] = [];
+  let next = seq;
+  for (let found = true; found; ) {
+    found = false;
+    for (const h of held) {
+      if (h.fromSource === fromSource && (h.seq + h.len) >>> 0 === next) {
+        parts.unshift(h.buf.subarray(h.off, h.off + h.len));
+        next = h.seq;
+        found = parts.length < held.length;
+        break;
+      }
+    }
+  }
+  return parts.length === 0 ? null : Buffer.concat(parts);
 }

@@ -36,7 +36,7 @@ export interface TcpOptions {
   flags: string; // letters from "SAFRPU"
   seq?: number;
   ack?: number;
-  payload?: Buffer;
+  payload?: Uint8Array;
   /** Extra header bytes (options), a multiple of 4. */
   options?: Buffer;
 }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { ethernet, ipv4, tcp, udp } from "../../helpers/packets.js";
 import { runFrames, type TimedFrame } from "../../helpers/run-pipeline.js";
+import { clientHelloBody, ext, handshake, record } from "../tls/build.js";
 
 const CAM = "192.0.2.11";
 const DNS = "192.0.2.53";
@@ -59,7 +60,7 @@ function tcpFrame(
   dport: number,
   flags: string,
   seq: number,
-  payload = Buffer.alloc(0),
+  payload: Uint8Array = Buffer.alloc(0),
 ) {
   return ethernet(ipv4({ src, dst }, tcp({ sport, dport, flags, seq, payload })));
 }
@@ -153,4 +154,75 @@ describe("protocol inspection in the pipeline", () => {
     expect(records[0]!.network.protocol).toBeUndefined();
     expect(pipeline.inspector!.stats.gaveUp).toBe(1);
   });
+
+  it("recognises DNS over TCP when the length prefix comes alone in the first segment", () => {
+    const query = dnsMessage(9, "cloud.example.test", [], false);
+    const answer = dnsMessage(9, "cloud.example.test", [a("cloud.example.test", CLOUD)], true);
+    const prefix = (m: Buffer) => Buffer.from([m.length >> 8, m.length & 0xff]);
+    const frames: TimedFrame[] = [
+      { t: T0, frame: tcpFrame(CAM, DNS, 41000, 53, "S", 100) },
+      { t: T0 + 0.001, frame: tcpFrame(DNS, CAM, 53, 41000, "SA", 500) },
+      { t: T0 + 0.002, frame: tcpFrame(CAM, DNS, 41000, 53, "PA", 101, prefix(query)) },
+      { t: T0 + 0.003, frame: tcpFrame(CAM, DNS, 41000, 53, "PA", 103, query) },
+      {
+        t: T0 + 0.004,
+        frame: tcpFrame(DNS, CAM, 53, 41000, "PA", 501, Buffer.concat([prefix(answer), answer])),
+      },
+      ...lookupFlowTo(T0 + 1),
+    ];
+    const { records } = runFrames(frames, {}, { events: [] });
+    const dns = records.find((r) => r.destination.port === 53)!;
+    expect(dns.network.protocol).toBe("dns");
+    expect(dns.dns.question.name).toBe("cloud.example.test");
+    expect(dns.dns.resolved_ip).toEqual([CLOUD]);
+    // The answer names the camera's next connection.
+    const https = records.find((r) => r.destination.port === 443)!;
+    expect(https.destination.domain).toBe("cloud.example.test");
+    expect(https.egressd.name_source).toBe("dns");
+  });
+
+  it("reads a ClientHello whose two segments arrive swapped, with no SYN seen", () => {
+    const hello = record(
+      22,
+      handshake(
+        1,
+        clientHelloBody({
+          ciphers: [0x1301, 0xc02f],
+          extensions: [ext.sni("swapped.example.test")],
+        }),
+      ),
+    );
+    const cut = 20;
+    const frames: TimedFrame[] = [
+      { t: T0, frame: tcpFrame(CAM, CLOUD, 45000, 443, "PA", 1000 + cut, hello.subarray(cut)) },
+      {
+        t: T0 + 0.001,
+        frame: tcpFrame(CAM, CLOUD, 45000, 443, "PA", 1000, hello.subarray(0, cut)),
+      },
+    ];
+    const { records } = runFrames(frames, {}, { events: [] });
+    expect(records[0]!.network.protocol).toBe("tls");
+    expect(records[0]!.tls.client.server_name).toBe("swapped.example.test");
+    expect(records[0]!.egressd.name_source).toBe("sni");
+  });
+
+  it("recognises HTTP whose request line is cut after a few bytes", () => {
+    const request = GET(1);
+    const frames: TimedFrame[] = [
+      { t: T0, frame: tcpFrame(CAM, CLOUD, 44100, 8000, "S", 10) },
+      { t: T0 + 0.001, frame: tcpFrame(CLOUD, CAM, 8000, 44100, "SA", 90) },
+      { t: T0 + 0.002, frame: tcpFrame(CAM, CLOUD, 44100, 8000, "PA", 11, request.subarray(0, 2)) },
+      { t: T0 + 0.003, frame: tcpFrame(CAM, CLOUD, 44100, 8000, "PA", 13, request.subarray(2)) },
+      { t: T0 + 0.004, frame: tcpFrame(CLOUD, CAM, 8000, 44100, "PA", 91, OK) },
+    ];
+    const { records } = runFrames(frames, {}, { events: [] });
+    expect(records[0]!.network.protocol).toBe("http");
+    expect(records[0]!.url.original).toBe("/1");
+    expect(records[0]!.destination.domain).toBe("api.example.test");
+  });
 });
+
+/** A TLS connection from the camera to CLOUD (after a lookup that named it). */
+function lookupFlowTo(t: number): TimedFrame[] {
+  return [{ t, frame: tcpFrame(CAM, CLOUD, 46000, 443, "S", 1) }];
+}
