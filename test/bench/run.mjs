@@ -8,13 +8,16 @@
  *
  * Options: --packets N (main capture, default 1200000), --reps N (default 5),
  *          --big / --no-big (heap-flat check on a ~3 GB capture, on by default),
- *          --no-tshark (it is slow), --no-churn (skip the high-churn stress mix).
+ *          --no-tshark (it is slow), --no-churn (skip the high-churn stress mix),
+ *          --no-callgrind (skip the instruction count, ~5 min under valgrind).
  *
  * Targets (the PASS/FAIL line): egressd's in-process rate (decode + flow tracking, no
  * Node start-up, --no-protocols) >= 2,000,000 packets/s; its wall time within 2x of
  * tcpdump reading and writing the same file; peak heap on ~3 GB no larger than on
  * ~200 MB (within slack); protocol parsing and naming cost at most 10% over decode +
- * flows alone (steady state, see steady-state.mjs).
+ * flows alone, warm: counted in instructions under callgrind (instructions.mjs), which
+ * machine noise does not move, with the CPU-time ratio (steady-state.mjs) printed beside
+ * it; without valgrind the CPU-time ratio is the figure.
  * Exits 1 on FAIL so a script can gate on it.
  */
 import { spawnSync } from "node:child_process";
@@ -66,6 +69,7 @@ const { values: opts } = parseArgs({
     "no-big": { type: "boolean", default: false },
     "no-tshark": { type: "boolean", default: false },
     "no-churn": { type: "boolean", default: false },
+    "no-callgrind": { type: "boolean", default: false },
   },
 });
 const num = (s) => Number(String(s).replaceAll("_", ""));
@@ -73,6 +77,7 @@ const mainPackets = num(opts.packets);
 const reps = Math.max(1, num(opts.reps));
 const runBig = opts.big && !opts["no-big"];
 const noChurn = opts["no-churn"];
+const noCallgrind = opts["no-callgrind"];
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -377,6 +382,22 @@ if (egressd) {
   }
 }
 
+// Instructions: the noise-free figure for the protocol-parsing target.
+let instructions = null;
+if (egressd && !noCallgrind) {
+  console.log(
+    `counting: test/bench/instructions.mjs ${relative(ROOT, main.file)} (callgrind, instructions per warm pass)`,
+  );
+  const r = spawnSync(process.execPath, [join(ROOT, "test/bench/instructions.mjs"), main.file], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
+  instructions =
+    r.status === 0
+      ? JSON.parse(r.stdout)
+      : { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
+}
+
 // Heap-flat: peak heap must not grow with the capture's size.
 let heapCheck = null;
 if (runBig && egressd) {
@@ -465,7 +486,16 @@ if (egressdProblem) {
   } else if (steady) {
     overhead = steady.overhead;
     console.log(
-      `steady state (CPU time, warm): decode + flows ${fmtInt(steady.off)} packets/s, with protocols ${fmtInt(steady.on)} packets/s`,
+      `steady state (CPU time, warm): decode + flows ${fmtInt(steady.off)} packets/s, with protocols ${fmtInt(steady.on)} packets/s: +${(steady.overhead * 100).toFixed(1)}% (median of pass pairs; this machine's noise is +-20%)`,
+    );
+  }
+  if (instructions?.error) {
+    console.log(`instruction count: could not run: ${instructions.error}`);
+  } else if (instructions) {
+    overhead = instructions.overheadAll;
+    const m = (n) => `${(n / 1e6).toFixed(0)}M`;
+    console.log(
+      `instructions per warm pass (callgrind): decode + flows ${m(instructions.offAll)}, with protocols ${m(instructions.onAll)}: +${(instructions.overheadAll * 100).toFixed(1)}% (pipeline thread alone: +${(instructions.overheadMain * 100).toFixed(1)}%)`,
     );
   }
   console.log(

@@ -10,6 +10,7 @@
  * next to it and reports the median ratio after the warm-up passes.
  *
  *   node test/bench/steady-state.mjs FILE [PAIRS]
+ *   node test/bench/steady-state.mjs FILE PASSES on|off   # one mode only (instructions.mjs)
  */
 import { openCapture } from "../../dist/capture/open.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/options.js";
@@ -18,7 +19,7 @@ import { addProtocolFields } from "../../dist/output/protocol-fields.js";
 import { Pipeline } from "../../dist/pipeline.js";
 import { DEFAULT_INSPECTOR_OPTIONS } from "../../dist/protocols/inspector.js";
 
-const [file, pairArg] = process.argv.slice(2);
+const [file, pairArg, onlyMode] = process.argv.slice(2);
 const pairs = Number(pairArg ?? 10);
 let sink = 0; // keeps the JSON work from being optimised away
 
@@ -45,6 +46,13 @@ async function pass(protocols) {
     rate: result.packets / seconds,
     cpuRate: result.packets / ((cpu.user + cpu.system) / 1e6),
   };
+}
+
+if (onlyMode === "on" || onlyMode === "off") {
+  const passes = [];
+  for (let i = 0; i < pairs; i++) passes.push(await pass(onlyMode === "on"));
+  console.log(JSON.stringify({ [onlyMode]: passes, outputBytes: sink }));
+  process.exit(0);
 }
 
 const off = [];
