@@ -23,7 +23,13 @@ import type {
   TlsServerHello,
 } from "../../../src/protocols/tls/record.js";
 import { TlsSession } from "../../../src/protocols/tls/session.js";
-import { hasTshark, readTcpConnections, type TcpConnection, tsharkRows } from "./tcp-streams.js";
+import {
+  directionBytes,
+  hasTshark,
+  readTcpConnections,
+  type TcpConnection,
+  tsharkRows,
+} from "./tcp-streams.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const NAMESPACE_PCAP = `${ROOT}test/fixtures/real/namespace-clients.pcap`;
@@ -446,5 +452,45 @@ describe("what each real connection tells", () => {
     expect(resumed!.session.server.doneReason).toBe("change_cipher_spec");
 
     for (const o of observed.values()) expect(o.session.info().anomalies).toEqual([]);
+  });
+});
+
+describe("JA3 and JA4 against an independent implementation", () => {
+  // read-tls-client-hello (httptoolkit) computes both from a client's byte stream; the
+  // Wireshark in Debian 12 (4.0) has JA3 but not JA4, so this is JA4's second opinion.
+  test("every real ClientHello gives the same fingerprints as read-tls-client-hello", async () => {
+    const { calculateJa3, calculateJa4, readTlsClientHello } = await import(
+      "read-tls-client-hello"
+    );
+    const { PassThrough } = await import("node:stream");
+    // It reads from a live socket: a stream that is written to and left open.
+    const readHello = async (bytes: Buffer) => {
+      const socket = new PassThrough();
+      socket.write(bytes);
+      try {
+        return await readTlsClientHello(socket);
+      } finally {
+        socket.destroy();
+      }
+    };
+    let compared = 0;
+    for (const [path, ports] of [
+      [NAMESPACE_PCAP, [443]],
+      [SMALL_MTU_PCAP, [4433, 4434]],
+    ] as const) {
+      const observed = await observe(path, [...ports]);
+      for (const o of observed.values()) {
+        const ours = o.clientHellos[0];
+        if (ours === undefined) continue;
+        const theirs = await readHello(directionBytes(o.conn, true));
+        expect({ stream: o.conn.stream, ja4: ours.ja4 }).toEqual({
+          stream: o.conn.stream,
+          ja4: calculateJa4(theirs),
+        });
+        expect(ours.ja3_hash).toBe(calculateJa3(theirs));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThanOrEqual(8);
   });
 });
