@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { CaptureFormatError } from "../capture/source.js";
 import { UnsupportedLinkTypeError } from "../pipeline.js";
+import { runConfig } from "./config.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { runReplay } from "./replay.js";
 
@@ -11,6 +12,7 @@ when one calls home or is being upgraded remotely.
 
 Commands:
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
+  config check     validate a config file (config schema: print its JSON Schema)
 
 Options:
   -h, --help       show this help (also: egressd <command> --help)
@@ -41,9 +43,20 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.OK;
     case "replay":
       return runReplay(rest);
+    case "config":
+      return runConfig(rest);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+function isParseArgsError(err: unknown): err is Error {
+  return (
+    err instanceof TypeError &&
+    "code" in err &&
+    typeof err.code === "string" &&
+    err.code.startsWith("ERR_PARSE_ARGS_")
+  );
 }
 
 // EPIPE (`egressd replay x | head`) is the reader leaving, not an error.
@@ -57,7 +70,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (isParseArgsError(err)) {
+      // node:util parseArgs: unknown option, missing option value...: a usage error.
+      process.stderr.write(`egressd: ${err.message}\nTry 'egressd --help'.\n`);
+      process.exitCode = ExitCode.USAGE;
+    } else if (err instanceof UsageError) {
       process.stderr.write(`egressd: ${err.message}\nTry 'egressd --help'.\n`);
       process.exitCode = ExitCode.USAGE;
     } else if (err instanceof UnsupportedLinkTypeError) {

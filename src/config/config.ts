@@ -1,0 +1,40 @@
+/**
+ * The egressd config file: one section per concern. To add a section, write
+ * sections/<name>.ts (an `object({...})` and its `Infer` type), add one `field` line
+ * below, and regenerate config/egressd.schema.json (UPDATE_SCHEMA=1, see
+ * test/config/schema-file.test.ts).
+ */
+import { field, type Infer, type JsonSchema, object } from "./schema.js";
+import { devicesSection } from "./sections/devices.js";
+import { flowsSection } from "./sections/flows.js";
+import { geoipSection } from "./sections/geoip.js";
+import { sensorSection } from "./sections/sensor.js";
+
+export type { DeviceGroupConfig, DevicesConfig } from "./sections/devices.js";
+export type { FlowsConfig } from "./sections/flows.js";
+export type { GeoipConfig } from "./sections/geoip.js";
+export type { SensorConfig } from "./sections/sensor.js";
+
+export const egressdSchema = object(
+  {
+    sensor: field(sensorSection, "This sensor."),
+    geoip: field(
+      geoipSection,
+      "Where destination countries and ASNs come from: operator MaxMind databases, else the bundled open data.",
+    ),
+    devices: field(devicesSection, "The watched devices: inventory bounds and device groups."),
+    flows: field(flowsSection, "Flow table bounds and timeouts."),
+  },
+  { description: "egressd configuration (config/egressd.yaml)." },
+);
+
+export type EgressdConfig = Infer<typeof egressdSchema>;
+
+/** The JSON Schema (draft 2020-12) that config/egressd.schema.json holds. */
+export function configJsonSchema(): JsonSchema {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: "egressd configuration",
+    ...egressdSchema.jsonSchema(),
+  };
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { type EgressdConfig, egressdSchema } from "./config.js";
+import { ConfigError, type ConfigProblem } from "./errors.js";
+import { INVALID, type ParseContext } from "./schema.js";
+
+/**
+ * Validates config text and returns the typed config with defaults filled in. Throws a
+ * ConfigError listing every problem (YAML syntax, unknown or duplicate keys, wrong types,
+ * bad values), each at file:line:col. `fileName` names the file in messages and is the
+ * base for relative paths. Empty text means all defaults.
+ */
+export function parseConfig(text: string, fileName: string): EgressdConfig {
+  const lineCounter = new LineCounter();
+  // Duplicate keys are found by the schema walk, which can say where the first one was.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const problems: ConfigProblem[] = [];
+  const at = (offset: number) => lineCounter.linePos(Math.min(offset, text.length));
+  for (const e of doc.errors) {
+    problems.push({ file: fileName, ...at(e.pos[0]), message: `YAML: ${yamlMessage(e.message)}` });
+  }
+  for (const w of doc.warnings) {
+    problems.push({ file: fileName, ...at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` });
+  }
+  // After a syntax error the document's shape is a guess; schema problems on top of it
+  // would mostly be noise.
+  if (doc.errors.length > 0) throw new ConfigError(sortProblems(problems));
+
+  const ctx: ParseContext = {
+    file: fileName,
+    problems,
+    baseDir: dirname(resolve(fileName)),
+    defaultBaseDir: process.cwd(),
+    doc,
+    lineCounter,
+  };
+  const config = egressdSchema.parse(doc.contents, { line: 1, col: 1 }, "", ctx);
+  if (config === INVALID || problems.length > 0) throw new ConfigError(sortProblems(problems));
+  return config;
+}
+
+/** Reads and validates a config file; see parseConfig. Unreadable files are a ConfigError too. */
+export function loadConfig(path: string): EgressdConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === "ENOENT"
+        ? "no such file"
+        : e.code === "EISDIR"
+          ? "is a directory, not a config file"
+          : e.message;
+    throw new ConfigError([{ file: path, line: 0, col: 0, message: `cannot read: ${why}` }]);
+  }
+  return parseConfig(text, path);
+}
+
+/** The yaml library's first sentence; the position is ours. */
+function yamlMessage(message: string): string {
+  return message.replace(/ at line \d+, column \d+:[\s\S]*$/, "").trim();
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.line - b.p.line || a.p.col - b.p.col || a.i - b.i)
+    .map(({ p }) => p);
+}

@@ -1,0 +1,75 @@
+import { cidr, mac, oui, path } from "../kinds.js";
+import {
+  array,
+  field,
+  type Infer,
+  integer,
+  object,
+  optional,
+  required,
+  string,
+} from "../schema.js";
+
+const NAME = /^[a-z0-9_-]+$/;
+const NAME_TEXT = 'a name of lowercase letters, digits, "_" and "-" (like "cameras")';
+
+/** The usual roles; rules and reports know them, but any name is accepted. */
+export const DEVICE_ROLES = ["camera", "nvr", "vms", "dns", "ntp", "management", "other"] as const;
+
+export const deviceGroupSchema = object(
+  {
+    name: required(
+      string({ pattern: NAME, patternText: NAME_TEXT, maxLength: 64 }),
+      "Group name, unique, used in rules and alerts.",
+    ),
+    role: required(
+      string({
+        pattern: NAME,
+        patternText: `a role such as ${DEVICE_ROLES.join(", ")} (or another name of lowercase letters, digits, "_" and "-")`,
+        maxLength: 64,
+        suggestions: DEVICE_ROLES,
+      }),
+      `What the devices are: ${DEVICE_ROLES.join(", ")}, or your own name.`,
+    ),
+    description: optional(string(), "Free text for people reading alerts."),
+    cidrs: field(array(cidr(), { expected: "a list of networks" }), "Device addresses."),
+    macs: field(array(mac(), { expected: "a list of MAC addresses" }), "Device MAC addresses."),
+    ouis: field(
+      array(oui(), { expected: "a list of OUIs" }),
+      "MAC vendor prefixes (44:19:B6 is Hikvision).",
+    ),
+    vlans: field(
+      array(integer({ min: 0, max: 4095 }), { expected: "a list of VLAN ids" }),
+      "802.1Q VLAN ids the devices' traffic is tagged with.",
+    ),
+  },
+  {
+    description:
+      "A device group. A device joins the first group with a matching selector (cidrs, macs, ouis, vlans).",
+    atLeastOneOf: { keys: ["cidrs", "macs", "ouis", "vlans"], what: "selector" },
+  },
+);
+
+export type DeviceGroupConfig = Infer<typeof deviceGroupSchema>;
+
+export const devicesSection = object({
+  max_devices: field(
+    integer({ min: 1 }),
+    "Bound on remembered devices; beyond it the longest-unseen device is evicted.",
+    { default: 100_000 },
+  ),
+  store: field(
+    path(),
+    "SQLite file for the device inventory. The default is relative to the working directory; a path written here is relative to this file's folder.",
+    { default: "data/egressd.db" },
+  ),
+  groups: field(
+    array(deviceGroupSchema, {
+      expected: "a list of groups",
+      unique: { key: "name", what: "group name" },
+    }),
+    "Device groups; the first group that matches a device wins.",
+  ),
+});
+
+export type DevicesConfig = Infer<typeof devicesSection>;

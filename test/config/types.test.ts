@@ -1,0 +1,53 @@
+/** Type tests: checked by `tsc --noEmit` (test/ is in tsconfig.json) and run by vitest. */
+import { describe, expectTypeOf, test } from "vitest";
+import type {
+  DeviceGroupConfig,
+  DevicesConfig,
+  EgressdConfig,
+  FlowsConfig,
+  GeoipConfig,
+  SensorConfig,
+} from "../../src/config/config.js";
+import { parseConfig } from "../../src/config/load.js";
+import { flowOptions } from "../../src/config/sections/flows.js";
+import type { FlowOptions, FlowTimeouts } from "../../src/flow/options.js";
+
+describe("the config type is derived from the schema", () => {
+  test("sections", () => {
+    expectTypeOf<EgressdConfig>().toEqualTypeOf<{
+      sensor: SensorConfig;
+      geoip: GeoipConfig;
+      devices: DevicesConfig;
+      flows: FlowsConfig;
+    }>();
+    expectTypeOf<SensorConfig>().toEqualTypeOf<{ name: string }>();
+    expectTypeOf<GeoipConfig>().toEqualTypeOf<{
+      country_db?: string;
+      city_db?: string;
+      asn_db?: string;
+      bundled: boolean;
+      internet_ranges: string[];
+      max_age_days: number;
+    }>();
+    expectTypeOf<DevicesConfig>().toEqualTypeOf<{
+      max_devices: number;
+      store: string;
+      groups: DeviceGroupConfig[];
+    }>();
+    expectTypeOf<DeviceGroupConfig>().toEqualTypeOf<{
+      name: string;
+      role: string;
+      description?: string;
+      cidrs: string[];
+      macs: string[];
+      ouis: string[];
+      vlans: number[];
+    }>();
+  });
+
+  test("flow timeouts are the flow table's own type", () => {
+    expectTypeOf<FlowsConfig["timeouts"]>().toEqualTypeOf<FlowTimeouts>();
+    expectTypeOf(flowOptions).returns.toEqualTypeOf<FlowOptions>();
+    expectTypeOf(parseConfig).returns.toEqualTypeOf<EgressdConfig>();
+  });
+});
