@@ -1,5 +1,6 @@
 import type { PacketSink, RawPacket } from "./capture/source.js";
 import { A, AnomalyCounters } from "./decode/anomalies.js";
+import type { DecodedPacket } from "./decode/packet.js";
 import {
   DECODE_NOT_IP,
   DECODE_OK,
@@ -8,8 +9,10 @@ import {
   PacketParser,
   supportedLinkTypeNames,
 } from "./decode/parser.js";
+import type { FlowEnricher } from "./enrich/flow-enricher.js";
+import type { Flow } from "./flow/flow.js";
 import type { FlowOptions } from "./flow/options.js";
-import { type FlowSink, FlowTable } from "./flow/table.js";
+import { type FlowObserver, type FlowSink, FlowTable } from "./flow/table.js";
 import {
   type InspectorOptions,
   type InspectorSink,
@@ -76,11 +79,13 @@ export class Pipeline implements PacketSink {
     flowOptions: FlowOptions,
     flowSink: FlowSink,
     protocols: { options: InspectorOptions; sink: InspectorSink } | null = null,
+    readonly enricher: FlowEnricher | null = null,
   ) {
     this.flows = new FlowTable(flowOptions, {
       flowEnded: (flow, reason) => {
         // An active timeout reports a flow that goes on: its parsers keep running.
         if (reason !== "active_timeout") this.inspector?.flowEnding(flow);
+        enricher?.flowEnded(flow, reason);
         flowSink.flowEnded(flow, reason);
       },
     });
@@ -88,7 +93,8 @@ export class Pipeline implements PacketSink {
       protocols === null
         ? null
         : new ProtocolInspector(protocols.options, protocols.sink, this.anomalies);
-    if (this.inspector !== null) this.flows.setObserver(this.inspector);
+    if (enricher !== null) this.flows.setObserver(new EnrichThenInspect(enricher, this.inspector));
+    else if (this.inspector !== null) this.flows.setObserver(this.inspector);
   }
 
   interface(interfaceId: number, linkType: number): void {
@@ -142,5 +148,30 @@ export class Pipeline implements PacketSink {
   finish(): void {
     this.flows.flush("end_of_capture");
     this.inspector?.finish();
+  }
+}
+
+/**
+ * Enrichment (GeoIP, devices) when a flow starts, then protocol inspection. Without an
+ * inspector the flow leaves inspection at once, so the table calls nothing per packet.
+ */
+class EnrichThenInspect implements FlowObserver {
+  constructor(
+    private readonly enricher: FlowEnricher,
+    private readonly inspector: ProtocolInspector | null,
+  ) {}
+
+  flowStarted(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void {
+    this.enricher.flowStarted(flow);
+    if (this.inspector !== null) this.inspector.flowStarted(flow, pkt, raw, fromSource);
+    else flow.inspect = false;
+  }
+
+  packet(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void {
+    this.inspector?.packet(flow, pkt, raw, fromSource);
+  }
+
+  tick(nowMs: number): void {
+    this.inspector?.tick(nowMs);
   }
 }

@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { CaptureFormatError } from "../capture/source.js";
+import { ConfigError } from "../config/errors.js";
 import { UnsupportedLinkTypeError } from "../pipeline.js";
 import { runConfig } from "./config.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
+import { runGeoip } from "./geoip.js";
 import { runReplay } from "./replay.js";
 
 const MAIN_HELP = `Usage: egressd <command> [options]
@@ -12,6 +14,7 @@ when one calls home or is being upgraded remotely.
 
 Commands:
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
+  geoip ADDRESS... what egressd knows about an address: scope, country, AS
   config check     validate a config file (config schema: print its JSON Schema)
 
 Options:
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.OK;
     case "replay":
       return runReplay(rest);
+    case "geoip":
+      return runGeoip(rest);
     case "config":
       return runConfig(rest);
     default:
@@ -80,6 +85,10 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof UnsupportedLinkTypeError) {
       process.stderr.write(`egressd: ${err.message}\n`);
       process.exitCode = ExitCode.USAGE;
+    } else if (err instanceof ConfigError) {
+      // One "file:line:col: reason" per problem, like a compiler.
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = ExitCode.ERROR;
     } else if (err instanceof InputError) {
       process.stderr.write(`egressd: ${err.message}\n`);
       process.exitCode = ExitCode.ERROR;

@@ -1,9 +1,14 @@
 import { parseArgs } from "node:util";
 import { openCapture } from "../capture/open.js";
 import type { SourceResult } from "../capture/source.js";
+import type { EgressdConfig } from "../config/config.js";
+import { loadConfig, parseConfig } from "../config/load.js";
+import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
+import { FlowEnricher } from "../enrich/flow-enricher.js";
 import type { Flow } from "../flow/flow.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowOptions, parseTimeouts } from "../flow/options.js";
 import type { FlowEndReason } from "../flow/table.js";
+import { addEnrichmentFields } from "../output/enrichment-fields.js";
 import { flowRecord } from "../output/flow-record.js";
 import { LineWriter } from "../output/line-writer.js";
 import { addProtocolFields, protocolEventRecord } from "../output/protocol-fields.js";
@@ -11,6 +16,7 @@ import { Pipeline } from "../pipeline.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import { DEFAULT_INSPECTOR_OPTIONS, type ProtocolEventKind } from "../protocols/inspector.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
+import { openGeoIp } from "./geoip-setup.js";
 import { ProgressBar } from "./progress.js";
 import { printSummary, type ReplaySummary } from "./summary.js";
 
@@ -24,6 +30,9 @@ to standard error.
   tcpdump -i eth0 -w - | egressd replay -
 
 Options:
+  -c, --config FILE       config file (device groups, GeoIP databases, flow
+                          bounds; see config/egressd.yaml); options below
+                          override it
   -o, --output FILE       write flow records to FILE instead of standard output
       --summary FORMAT    summary on stderr: text (default), json, or none
       --progress          show a progress bar (default: when stderr is a terminal)
@@ -36,6 +45,7 @@ Options:
                           dns, tls, http, ntp, discovery (or all)
       --no-protocols      decode and track flows only: no DNS/TLS/HTTP/NTP
                           parsing and no destination names (for benchmarks)
+      --no-geoip          no scope, country or AS for the endpoints
       --timeouts LIST     idle/active timeouts in seconds, packet time, e.g.
                           tcp=300,udp=60 (names: tcp_new, tcp, tcp_closed, udp,
                           icmp, other, active; defaults: ${Object.entries(
@@ -53,8 +63,10 @@ offset); 2 on a usage error or a link type egressd does not decode.
 const EVENT_KINDS: ProtocolEventKind[] = ["dns", "tls", "http", "ntp", "discovery"];
 
 interface ReplayOptions {
+  config: EgressdConfig;
   events: Set<ProtocolEventKind>;
   protocols: boolean;
+  geoip: boolean;
   input: string;
   output: string | undefined;
   summary: "text" | "json" | "none";
@@ -74,6 +86,8 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     args: argv,
     allowPositionals: true,
     options: {
+      config: { type: "string", short: "c" },
+      "no-geoip": { type: "boolean" },
       output: { type: "string", short: "o" },
       summary: { type: "string", default: "text" },
       progress: { type: "boolean" },
@@ -98,10 +112,10 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
   if (summary !== "text" && summary !== "json" && summary !== "none") {
     throw new UsageError(`--summary must be text, json or none, got "${summary}"`);
   }
-  const flowOptions: FlowOptions = {
-    ...DEFAULT_FLOW_OPTIONS,
-    timeouts: { ...DEFAULT_FLOW_OPTIONS.timeouts },
-  };
+  // Without --config: every default (what config/egressd.yaml documents).
+  const config =
+    values.config !== undefined ? loadConfig(values.config) : parseConfig("", "(defaults)");
+  const flowOptions: FlowOptions = configFlowOptions(config.flows);
   if (values["max-flows"] !== undefined) {
     flowOptions.maxFlows = positiveInteger("max-flows", values["max-flows"]);
   }
@@ -132,8 +146,10 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     ? false
     : (values.progress ?? Boolean(process.stderr.isTTY));
   return {
+    config,
     events,
     protocols: !values["no-protocols"],
+    geoip: !values["no-geoip"],
     input: positionals[0]!,
     output: values.output,
     summary,
@@ -155,6 +171,8 @@ export async function runReplay(argv: string[]): Promise<number> {
   } catch (err) {
     throw new InputError((err as Error).message);
   }
+  const geoip = parsed.geoip ? openGeoIp(parsed.config.geoip, "replay") : null;
+  const enricher = geoip !== null ? new FlowEnricher(geoip, null) : null;
   const writer = new LineWriter(parsed.output);
   let flowsWritten = 0;
   let eventsWritten = 0;
@@ -177,11 +195,13 @@ export async function runReplay(argv: string[]): Promise<number> {
         if (parsed.protocols) {
           addProtocolFields(record, flow.app as FlowApp | null, flow.domain, flow.nameSource);
         }
+        addEnrichmentFields(record, flow);
         writer.write(JSON.stringify(record));
         flowsWritten++;
       },
     },
     protocols,
+    enricher,
   );
 
   pipeline.onUnsupportedInterface = (error) => {
@@ -210,6 +230,7 @@ export async function runReplay(argv: string[]): Promise<number> {
   }
   pipeline.finish();
   writer.close();
+  geoip?.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
 

@@ -1,3 +1,5 @@
+import type { GeoAnswer } from "../enrich/geoip/index.js";
+
 /**
  * One bidirectional flow. "Source" is the initiator (the SYN sender, or the first
  * packet's sender for UDP/ICMP), "destination" the responder. Objects are pooled by the
@@ -73,6 +75,9 @@ export class Flow {
   /** The destination's name and how it was learned (src/enrich/names.ts). */
   domain = "";
   nameSource = "none";
+  /** Where each endpoint is (scope, country, AS), set when the flow starts (src/enrich). */
+  srcGeo: GeoAnswer | null = null;
+  dstGeo: GeoAnswer | null = null;
 
   // Intrusive links: hash bucket chain and the idle list the flow sits in.
   nextInBucket: Flow | null = null;

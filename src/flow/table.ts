@@ -378,6 +378,7 @@ export class FlowTable {
     flow.app = null;
     flow.domain = "";
     flow.nameSource = "none";
+    flow.srcGeo = flow.dstGeo = null;
     flow.idleList = -1;
     flow.idlePrev = flow.idleNext = null;
 

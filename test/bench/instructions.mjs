@@ -4,7 +4,8 @@
  * the instructions egressd executes, the same count whatever else the machine is doing
  * (a shared VM swings wall and CPU time by 20-30% between passes, more than the 10%
  * being measured). For each mode (decode + flows alone, and with protocols on) it runs
- * steady-state.mjs for FEW and MANY passes over the capture in one process; the
+ * steady-state.mjs for FEW and MANY passes over the capture in one process (and a third
+ * mode, "full", adds GeoIP enrichment); the
  * difference divided by MANY - FEW is the cost of one warm pass, with start-up and V8's
  * compilation of the parsers (done in the first passes) subtracted out.
  *
@@ -79,6 +80,7 @@ const sum = (a) => a.reduce((x, y) => x + y, 0);
 try {
   const [offFew, offMany] = await Promise.all([callgrind("off", few), callgrind("off", many)]);
   const [onFew, onMany] = await Promise.all([callgrind("on", few), callgrind("on", many)]);
+  const [fullFew, fullMany] = await Promise.all([callgrind("full", few), callgrind("full", many)]);
   const perPass = (a, b, pick) => (pick(b) - pick(a)) / (many - few);
   const main = (t) => t[0] ?? 0;
   const result = {
@@ -87,9 +89,13 @@ try {
     onMain: perPass(onFew, onMany, main),
     offAll: perPass(offFew, offMany, sum),
     onAll: perPass(onFew, onMany, sum),
+    fullMain: perPass(fullFew, fullMany, main),
+    fullAll: perPass(fullFew, fullMany, sum),
   };
   result.overheadMain = result.onMain / result.offMain - 1;
   result.overheadAll = result.onAll / result.offAll - 1;
+  result.fullOverheadMain = result.fullMain / result.offMain - 1;
+  result.fullOverheadAll = result.fullAll / result.offAll - 1;
   console.log(JSON.stringify(result));
 } finally {
   rmSync(dir, { recursive: true, force: true });

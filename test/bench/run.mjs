@@ -398,6 +398,18 @@ if (egressd && !noCallgrind) {
       : { error: r.stderr.trim().split("\n").slice(-3).join(" ") };
 }
 
+// GeoIP lookups (issue 4): egressd's country + ASN lookup beside the maxmind reader and
+// mmdblookup, in its own process (test/bench/geoip.mjs prints its own table).
+let geoipBench = null;
+{
+  console.log("timing: test/bench/geoip.mjs (GeoIP country + ASN lookups)");
+  const r = spawnSync(process.execPath, [join(ROOT, "test/bench/geoip.mjs")], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
+  geoipBench = { ok: r.status === 0, output: (r.stdout + r.stderr).trim() };
+}
+
 // Heap-flat: peak heap must not grow with the capture's size.
 let heapCheck = null;
 if (runBig && egressd) {
@@ -497,6 +509,13 @@ if (egressdProblem) {
     console.log(
       `instructions per warm pass (callgrind): decode + flows ${m(instructions.offAll)}, with protocols ${m(instructions.onAll)}: +${(instructions.overheadAll * 100).toFixed(1)}% (pipeline thread alone: +${(instructions.overheadMain * 100).toFixed(1)}%)`,
     );
+    console.log(
+      `full pipeline (protocols + GeoIP enrichment), callgrind: ${m(instructions.fullAll)}: +${(instructions.fullOverheadAll * 100).toFixed(1)}% over decode + flows (target <= ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%)`,
+    );
+    if (!(instructions.fullOverheadAll <= TARGET_PROTOCOL_OVERHEAD))
+      failures.push(
+        `the full pipeline costs ${(instructions.fullOverheadAll * 100).toFixed(1)}% > ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%`,
+      );
   }
   console.log(
     `protocol parsing + naming cost: ${(overhead * 100).toFixed(1)}% (target <= ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%)`,
@@ -532,6 +551,12 @@ if (!runBig) {
       `big file at ${fmtInt(b.pps)} packets/s in-process -> ${heapCheck.pass ? "flat" : "GROWS"}`,
   );
   if (!heapCheck.pass) failures.push("heap grows with the capture's size");
+}
+
+if (geoipBench) {
+  console.log();
+  console.log(geoipBench.output);
+  if (!geoipBench.ok) failures.push("GeoIP lookups are not under 1 us");
 }
 
 console.log();

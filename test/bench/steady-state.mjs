@@ -10,10 +10,16 @@
  * next to it and reports the median ratio after the warm-up passes.
  *
  *   node test/bench/steady-state.mjs FILE [PAIRS]
- *   node test/bench/steady-state.mjs FILE PASSES on|off   # one mode only (instructions.mjs)
+ *   node test/bench/steady-state.mjs FILE PASSES off|on|full   # one mode only (instructions.mjs)
+ *
+ * Modes: off = decode + flows; on = + protocol parsing and naming; full = + GeoIP
+ * enrichment (bundled databases, opened once outside the timed passes).
  */
 import { openCapture } from "../../dist/capture/open.js";
+import { FlowEnricher } from "../../dist/enrich/flow-enricher.js";
+import { GeoIp } from "../../dist/enrich/geoip/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/options.js";
+import { addEnrichmentFields } from "../../dist/output/enrichment-fields.js";
 import { flowRecord } from "../../dist/output/flow-record.js";
 import { addProtocolFields } from "../../dist/output/protocol-fields.js";
 import { Pipeline } from "../../dist/pipeline.js";
@@ -22,18 +28,23 @@ import { DEFAULT_INSPECTOR_OPTIONS } from "../../dist/protocols/inspector.js";
 const [file, pairArg, onlyMode] = process.argv.slice(2);
 const pairs = Number(pairArg ?? 10);
 let sink = 0; // keeps the JSON work from being optimised away
+const geoip = onlyMode === "full" ? GeoIp.open({}) : null;
 
-async function pass(protocols) {
+async function pass(mode) {
+  const protocols = mode !== "off";
+  const enricher = mode === "full" ? new FlowEnricher(geoip, null) : null;
   const pipeline = new Pipeline(
     DEFAULT_FLOW_OPTIONS,
     {
       flowEnded(flow, reason) {
         const record = flowRecord(flow, reason);
         if (protocols) addProtocolFields(record, flow.app, flow.domain, flow.nameSource);
+        if (enricher) addEnrichmentFields(record, flow);
         sink += JSON.stringify(record).length;
       },
     },
     protocols ? { options: DEFAULT_INSPECTOR_OPTIONS, sink: { event() {} } } : null,
+    enricher,
   );
   const source = await openCapture(file);
   const started = process.hrtime.bigint();
@@ -48,9 +59,9 @@ async function pass(protocols) {
   };
 }
 
-if (onlyMode === "on" || onlyMode === "off") {
+if (onlyMode === "on" || onlyMode === "off" || onlyMode === "full") {
   const passes = [];
-  for (let i = 0; i < pairs; i++) passes.push(await pass(onlyMode === "on"));
+  for (let i = 0; i < pairs; i++) passes.push(await pass(onlyMode));
   console.log(JSON.stringify({ [onlyMode]: passes, outputBytes: sink }));
   process.exit(0);
 }
@@ -60,11 +71,11 @@ const on = [];
 for (let i = 0; i < pairs; i++) {
   // Alternate which goes first so neither always follows a garbage-heavy pass.
   if (i % 2 === 0) {
-    off.push(await pass(false));
-    on.push(await pass(true));
+    off.push(await pass("off"));
+    on.push(await pass("on"));
   } else {
-    on.push(await pass(true));
-    off.push(await pass(false));
+    on.push(await pass("on"));
+    off.push(await pass("off"));
   }
 }
 console.log(JSON.stringify({ off, on, outputBytes: sink }));

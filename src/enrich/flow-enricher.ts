@@ -1,0 +1,42 @@
+import type { Flow } from "../flow/flow.js";
+import type { FlowEndReason } from "../flow/table.js";
+import type { GeoAnswer, GeoIp } from "./geoip/index.js";
+
+/**
+ * What the enricher needs from the device inventory (src/inventory/): told of each flow
+ * as it starts and as it is reported, so devices are learned from flows, not packets.
+ */
+export interface FlowInventory {
+  flowStarted(flow: Flow): void;
+  flowEnded(flow: Flow, reason: string): void;
+}
+
+/**
+ * Per-flow enrichment, once when a flow starts: where each endpoint is (scope, country,
+ * network owner) and which device it is. The answers are kept on the flow, so the flow
+ * record, the protocol events and (later) the rules read them without another lookup.
+ */
+export class FlowEnricher {
+  constructor(
+    private readonly geoip: GeoIp | null,
+    private readonly inventory: FlowInventory | null,
+  ) {}
+
+  flowStarted(flow: Flow): void {
+    const geoip = this.geoip;
+    if (geoip !== null) {
+      flow.srcGeo = geoip.lookup(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3);
+      flow.dstGeo = geoip.lookup(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3);
+    }
+    this.inventory?.flowStarted(flow);
+  }
+
+  flowEnded(flow: Flow, reason: FlowEndReason): void {
+    this.inventory?.flowEnded(flow, reason);
+  }
+
+  /** For the inventory: an endpoint on the monitored network rather than out on the internet. */
+  static isLocal(answer: GeoAnswer): boolean {
+    return answer.scope !== "internet";
+  }
+}
