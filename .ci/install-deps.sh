@@ -15,4 +15,4 @@ fi
 # (tshark asks whether non-root users may capture: noninteractive keeps the default, no.)
 apt-get install -y -qq --no-install-recommends \
   wireshark-common tshark tcpdump iproute2 iputils-ping \
-  dnsmasq-base nginx-light openssl curl bind9-dnsutils python3 mmdb-bin >/dev/null
+  dnsmasq-base nginx-light openssl curl bind9-dnsutils python3 mmdb-bin busybox >/dev/null

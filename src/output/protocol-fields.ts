@@ -1,3 +1,4 @@
+import type { DhcpRecord } from "../protocols/dhcp/index.js";
 import type { DiscoveryRecord } from "../protocols/discovery/index.js";
 import type { DnsTransaction } from "../protocols/dns/index.js";
 import type { FlowApp } from "../protocols/flow-app.js";
@@ -136,6 +137,63 @@ function ntpFields(r: NtpRecord): Obj {
   return out;
 }
 
+/** One DHCP message's fields under egressd.dhcp (names: src/protocols/dhcp/record.ts). */
+function dhcpFields(r: DhcpRecord): Obj {
+  const out: Obj = {};
+  if (r.message_type !== undefined) out.message_type = r.message_type_name;
+  out.xid = `0x${r.xid.toString(16).padStart(8, "0")}`;
+  if (r.mac !== undefined) out.mac = r.mac;
+  else out.chaddr = r.chaddr;
+  for (const key of [
+    "ciaddr",
+    "yiaddr",
+    "siaddr",
+    "giaddr",
+    "host_name",
+    "client_fqdn",
+    "vendor_class",
+    "param_list",
+    "client_id",
+    "requested_addr",
+    "server_id",
+    "lease_time",
+    "domain",
+    "message",
+    "sname",
+    "file",
+  ] as const) {
+    if (r[key] !== undefined) out[key] = r[key];
+  }
+  if (r.hops > 0) out.hops = r.hops;
+  if (r.broadcast) out.broadcast = true;
+  if (r.anomalies !== undefined) out.anomalies = r.anomalies;
+  return out;
+}
+
+/**
+ * The flow's DHCP summary, kept the way NTP's is: the first client message and the first
+ * server message, plus every message type and client MAC the flow carried (a broadcast
+ * flow holds several clients; --events dhcp has each message).
+ */
+function dhcpFlowFields(records: DhcpRecord[]): Obj {
+  const out: Obj = {};
+  const types: string[] = [];
+  const clients: string[] = [];
+  for (const r of records) {
+    if (r.message_type_name !== undefined && !types.includes(r.message_type_name))
+      types.push(r.message_type_name);
+    const client = r.mac ?? r.chaddr;
+    if (!clients.includes(client)) clients.push(client);
+  }
+  if (types.length > 0) out.msg_types = types;
+  out.clients = clients;
+  const request = records.find((r) => r.op === 1);
+  const reply = records.find((r) => r.op === 2);
+  if (request !== undefined) out.client = dhcpFields(request);
+  if (reply !== undefined) out.server = dhcpFields(reply);
+  return out;
+}
+
 function discoveryFields(d: DiscoveryRecord): Obj {
   return { protocol: d.protocol, vendor: d.vendor, message: d.message, ...d.fields };
 }
@@ -181,6 +239,7 @@ export function addProtocolFields(
     if (app.ntpServer !== null) ntp.server = ntpFields(app.ntpServer);
     egressd.ntp = ntp;
   }
+  if (app.dhcp !== null && app.dhcp.length > 0) egressd.dhcp = dhcpFlowFields(app.dhcp);
   if (app.discovery !== null) egressd.discovery = discoveryFields(app.discovery);
 }
 
@@ -250,6 +309,9 @@ export function protocolEventRecord(e: ProtocolEvent): Obj {
   } else if (e.kind === "ntp" && e.ntp !== undefined) {
     network.protocol = "ntp";
     record.egressd = { ntp: { [e.fromSource ? "client" : "server"]: ntpFields(e.ntp) } };
+  } else if (e.kind === "dhcp" && e.dhcp !== undefined) {
+    network.protocol = "dhcp";
+    record.egressd = { dhcp: { [e.dhcp.op === 1 ? "client" : "server"]: dhcpFields(e.dhcp) } };
   } else if (e.kind === "discovery" && e.discovery !== undefined) {
     const d = e.discovery;
     network.protocol = d.protocol;

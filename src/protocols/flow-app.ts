@@ -1,3 +1,4 @@
+import type { DhcpRecord } from "./dhcp/index.js";
 import type { DiscoveryRecord } from "./discovery/index.js";
 import type { DnsTcpFramer } from "./dns/index.js";
 import type { HttpConnection, HttpTransaction } from "./http/index.js";
@@ -23,6 +24,7 @@ export type AppProtocol =
   | "http"
   | "rtsp"
   | "ntp"
+  | "dhcp"
   | "sadp"
   | "dhip"
   | "dvrip"
@@ -86,4 +88,11 @@ export class FlowApp {
   datagrams = 0;
 
   discovery: DiscoveryRecord | null = null;
+
+  /**
+   * DHCP messages: the first of each (client MAC, message type), at most 64. One
+   * broadcast flow (0.0.0.0:68 -> 255.255.255.255:67) carries every client's DISCOVER,
+   * so a flow can hold several clients; each record names its client by chaddr.
+   */
+  dhcp: DhcpRecord[] | null = null;
 }

@@ -7,6 +7,7 @@ import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
 import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { formatIp } from "../util/ip-text.js";
+import { type DhcpRecord, looksLikeDhcp, parseDhcp } from "./dhcp/index.js";
 import { type DiscoveryRecord, recogniseDiscovery } from "./discovery/index.js";
 import {
   type DnsKind,
@@ -59,7 +60,7 @@ export const DEFAULT_INSPECTOR_OPTIONS: InspectorOptions = {
   events: new Set(),
 };
 
-export type ProtocolEventKind = "dns" | "tls" | "http" | "ntp" | "discovery";
+export type ProtocolEventKind = "dns" | "tls" | "http" | "ntp" | "dhcp" | "discovery";
 
 export interface ProtocolEvent {
   kind: ProtocolEventKind;
@@ -69,8 +70,9 @@ export interface ProtocolEvent {
   dns?: DnsTransaction;
   tls?: FlowApp;
   http?: HttpTransaction;
-  /** The NTP message or discovery datagram this event is about. */
+  /** The NTP message, DHCP message or discovery datagram this event is about. */
   ntp?: NtpRecord;
+  dhcp?: DhcpRecord;
   discovery?: DiscoveryRecord;
   /** For NTP: sent by the flow's initiator (the client side). */
   fromSource?: boolean;
@@ -88,6 +90,13 @@ export interface InspectorStats {
 const PORT_NTP = 123;
 const TLS_SEGMENTS_AFTER_HANDSHAKE = 4;
 const RTSP_TRANSACTIONS_INSPECTED = 2;
+/**
+ * DHCP datagrams parsed per flow, and records kept. Higher than for NTP: every client's
+ * broadcast DISCOVER and REQUEST share one flow (0.0.0.0:68 -> 255.255.255.255:67), and
+ * a rack of cameras booting together is exactly what the inventory wants to see.
+ */
+const DHCP_MAX_DATAGRAMS = 256;
+const DHCP_MAX_RECORDS = 64;
 /** Bound on flows remembered for DNS events that complete after their flow ended. */
 const MAX_DNS_FLOW_CONTEXTS = 100_000;
 
@@ -135,7 +144,7 @@ function hostName(host: string | undefined): string | undefined {
 
 /**
  * Looks at the first bytes of each flow and recognises its protocol by content (not by
- * port alone): DNS, TLS, HTTP/RTSP, NTP, camera discovery and P2P. Parsers run on flow
+ * port alone): DNS, TLS, HTTP/RTSP, NTP, DHCP, camera discovery and P2P. Parsers run on flow
  * starts and on the few packets they need; then `flow.inspect` is cleared and the flow
  * is back on the fast path. It also names destinations (passive DNS, then SNI, then
  * HTTP Host) and emits protocol events (dns.log / ssl.log / http.log style).
@@ -269,6 +278,9 @@ export class ProtocolInspector implements FlowObserver {
       case "ntp":
         this.ntpDatagram(flow, app, buf, off, len, fromSource, raw);
         break;
+      case "dhcp":
+        this.dhcpDatagram(flow, app, buf, off, len, raw);
+        break;
       default:
         this.discoveryDatagram(flow, app, pkt, raw);
     }
@@ -308,6 +320,10 @@ export class ProtocolInspector implements FlowObserver {
       }
       if ((sPort === PORT_NTP || dPort === PORT_NTP || len === 48) && looksLikeNtp(buf, off, len)) {
         app.protocol = "ntp";
+        return true;
+      }
+      if (looksLikeDhcp(buf, off, len)) {
+        app.protocol = "dhcp";
         return true;
       }
       const discovery = recogniseDiscovery(buf, off, len, pkt.srcPort, pkt.dstPort);
@@ -569,7 +585,7 @@ export class ProtocolInspector implements FlowObserver {
     });
   }
 
-  // --- NTP and discovery -------------------------------------------------
+  // --- NTP, DHCP and discovery -------------------------------------------
 
   private ntpDatagram(
     flow: Flow,
@@ -598,6 +614,34 @@ export class ProtocolInspector implements FlowObserver {
     }
   }
 
+  private dhcpDatagram(
+    flow: Flow,
+    app: FlowApp,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    raw: RawPacket,
+  ): void {
+    const parsed = parseDhcp(buf, off, len);
+    if (parsed.anomaly !== undefined) {
+      this.anomalies.addNamed(parsed.anomaly);
+    } else {
+      const r = parsed.record;
+      for (const a of r.anomalies ?? []) this.anomalies.addNamed(a);
+      if (app.dhcp === null) app.dhcp = [];
+      // Retransmissions repeat what the first message of that type said.
+      const kept = app.dhcp;
+      if (
+        kept.length < DHCP_MAX_RECORDS &&
+        !kept.some((k) => k.chaddr === r.chaddr && k.message_type === r.message_type)
+      ) {
+        kept.push(r);
+      }
+      this.datagramEvent({ kind: "dhcp", dhcp: r }, flow, app, raw);
+    }
+    if (++app.datagrams >= DHCP_MAX_DATAGRAMS) flow.inspect = false;
+  }
+
   private discoveryDatagram(flow: Flow, app: FlowApp, pkt: DecodedPacket, raw: RawPacket): void {
     const record = recogniseDiscovery(
       raw.buf,
@@ -618,7 +662,7 @@ export class ProtocolInspector implements FlowObserver {
   }
 
   private datagramEvent(
-    e: Pick<ProtocolEvent, "kind" | "ntp" | "discovery" | "fromSource">,
+    e: Pick<ProtocolEvent, "kind" | "ntp" | "dhcp" | "discovery" | "fromSource">,
     flow: Flow,
     app: FlowApp,
     raw: RawPacket,
