@@ -4,13 +4,16 @@
  * typed arrays and a binary search, so a lookup is ~20 comparisons in flat memory and
  * allocates nothing. A 65,536-entry index on the top 16 bits narrows each search to the
  * rows that can hold the address. Rows point at one shared AsnInfo per AS number.
+ *
+ * The bundled table is also saved whole at build time (asn-cache.ts): a change to what
+ * fromCsv() builds from the same CSV must bump ASN_CACHE_FORMAT_VERSION there.
  */
 import { parseIPv6Into } from "./address.js";
 import { GeoIpError } from "./errors.js";
 import type { AsnInfo } from "./types.js";
 
 /** One address family: row i covers [start(i), end(i)] and belongs to infos[info[i]]. */
-interface Family {
+export interface AsnFamily {
   rows: number;
   /** IPv4: one word per row; IPv6: four. */
   start: Uint32Array;
@@ -116,7 +119,7 @@ class FamilyBuilder {
   }
 
   /** Checks order and overlap; on trouble, rebuilds the rows so that none overlap. */
-  finish(): Family {
+  finish(): AsnFamily {
     let sorted = true;
     let clean = true;
     for (let r = 1; r < this.rows && sorted; r++) {
@@ -267,7 +270,7 @@ class AsnIndex {
 
 /** index[k] = first row whose first word is >= k << 16, for k = 0..65536. */
 function topIndex(start: Uint32Array, width: number, rows: number): Uint32Array {
-  const index = new Uint32Array(65537);
+  const index = new Uint32Array(TOP_INDEX_LENGTH);
   let row = 0;
   for (let k = 0; k <= 65536; k++) {
     while (row < rows && start[row * width]! < k * 65536) row++;
@@ -276,21 +279,75 @@ function topIndex(start: Uint32Array, width: number, rows: number): Uint32Array 
   return index;
 }
 
-export class AsnTable {
-  readonly infos: readonly AsnInfo[];
-  private readonly v4: Family;
-  private readonly v6: Family;
+/**
+ * The arrays a table searches: what asn-cache.ts writes to and reads from its file.
+ * Row info values index the table's AS numbers (infos).
+ */
+export interface AsnColumns {
+  v4: AsnFamily;
+  v6: AsnFamily;
   /** v4Index[k] = first IPv4 row whose start is >= k << 16 (k = 0..65536). */
-  private readonly v4Index: Uint32Array;
+  v4Index: Uint32Array;
   /** The same on the top 16 bits of IPv6 starts. */
-  private readonly v6Index: Uint32Array;
+  v6Index: Uint32Array;
+}
 
-  private constructor(v4: Family, v6: Family, infos: AsnInfo[]) {
-    this.v4 = v4;
-    this.v6 = v6;
-    this.infos = infos;
-    this.v4Index = topIndex(v4.start, 1, v4.rows);
-    this.v6Index = topIndex(v6.start, 4, v6.rows);
+/** Entries in v4Index and v6Index. */
+export const TOP_INDEX_LENGTH = 65537;
+
+export class AsnTable {
+  private readonly v4: AsnFamily;
+  private readonly v6: AsnFamily;
+  private readonly v4Index: Uint32Array;
+  private readonly v6Index: Uint32Array;
+  /** One AsnInfo per AS number, shared by its answers; made on first use if makeInfo is set. */
+  private readonly infoList: (AsnInfo | undefined)[];
+  private readonly makeInfo: ((id: number) => AsnInfo) | null;
+
+  private constructor(
+    columns: AsnColumns,
+    infos: (AsnInfo | undefined)[],
+    makeInfo: ((id: number) => AsnInfo) | null,
+  ) {
+    this.v4 = columns.v4;
+    this.v6 = columns.v6;
+    this.v4Index = columns.v4Index;
+    this.v6Index = columns.v6Index;
+    this.infoList = infos;
+    this.makeInfo = makeInfo;
+  }
+
+  /**
+   * A table on columns taken as they are (asn-cache.ts checks them first): rows sorted,
+   * none overlapping, indexes as topIndex() makes them, every info value < infoCount.
+   * `makeInfo(id)` is called once per AS number, when an answer first needs it.
+   */
+  static fromColumns(
+    columns: AsnColumns,
+    infoCount: number,
+    makeInfo: (id: number) => AsnInfo,
+  ): AsnTable {
+    return new AsnTable(columns, new Array<AsnInfo | undefined>(infoCount), makeInfo);
+  }
+
+  /** The arrays behind the table, not copies: callers must not change them. */
+  columns(): AsnColumns {
+    return { v4: this.v4, v6: this.v6, v4Index: this.v4Index, v6Index: this.v6Index };
+  }
+
+  /** One answer per AS number; row info values index it. */
+  get infos(): readonly AsnInfo[] {
+    for (let id = 0; id < this.infoList.length; id++) this.info(id);
+    return this.infoList as AsnInfo[];
+  }
+
+  private info(id: number): AsnInfo {
+    let info = this.infoList[id];
+    if (info === undefined) {
+      info = this.makeInfo!(id);
+      this.infoList[id] = info;
+    }
+    return info;
   }
 
   get rows(): { v4: number; v6: number } {
@@ -299,7 +356,7 @@ export class AsnTable {
 
   /** Bytes held in typed arrays (the organisation strings come on top). */
   get byteLength(): number {
-    const f = (x: Family) => x.start.byteLength + x.end.byteLength + x.info.byteLength;
+    const f = (x: AsnFamily) => x.start.byteLength + x.end.byteLength + x.info.byteLength;
     return f(this.v4) + f(this.v6) + this.v4Index.byteLength + this.v6Index.byteLength;
   }
 
@@ -321,7 +378,7 @@ export class AsnTable {
       }
     }
     if (found < 0 || w > end[found]!) return null;
-    return this.infos[info[found]!]!;
+    return this.info(info[found]!);
   }
 
   lookup6(w0: number, w1: number, w2: number, w3: number): AsnInfo | null {
@@ -353,7 +410,7 @@ export class AsnTable {
     else if (end[o + 1]! !== w1) inside = end[o + 1]! > w1;
     else if (end[o + 2]! !== w2) inside = end[o + 2]! > w2;
     else inside = end[o + 3]! >= w3;
-    return inside ? this.infos[info[found]!]! : null;
+    return inside ? this.info(info[found]!) : null;
   }
 
   /**
@@ -380,7 +437,15 @@ export class AsnTable {
     };
     parseCsv(files.v4, paths.v4, 4, v4, intern);
     parseCsv(files.v6, paths.v6, 6, v6, intern);
-    return new AsnTable(v4.finish(), v6.finish(), infos);
+    const f4 = v4.finish();
+    const f6 = v6.finish();
+    const columns = {
+      v4: f4,
+      v6: f6,
+      v4Index: topIndex(f4.start, 1, f4.rows),
+      v6Index: topIndex(f6.start, 4, f6.rows),
+    };
+    return new AsnTable(columns, infos, null);
   }
 }
 
