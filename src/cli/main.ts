@@ -3,6 +3,7 @@ import { CaptureFormatError } from "../capture/source.js";
 import { ConfigError } from "../config/errors.js";
 import { UnsupportedLinkTypeError } from "../pipeline.js";
 import { runConfig } from "./config.js";
+import { runDevices } from "./devices.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { runGeoip } from "./geoip.js";
 import { runReplay } from "./replay.js";
@@ -14,6 +15,7 @@ when one calls home or is being upgraded remotely.
 
 Commands:
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
+  devices          list the device inventory (--report: the phase-out view)
   geoip ADDRESS... what egressd knows about an address: scope, country, AS
   config check     validate a config file (config schema: print its JSON Schema)
 
@@ -46,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.OK;
     case "replay":
       return runReplay(rest);
+    case "devices":
+      return runDevices(rest);
     case "geoip":
       return runGeoip(rest);
     case "config":

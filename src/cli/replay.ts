@@ -1,13 +1,22 @@
 import { parseArgs } from "node:util";
 import { openCapture } from "../capture/open.js";
 import type { SourceResult } from "../capture/source.js";
-import type { EgressdConfig } from "../config/config.js";
+import type { DeviceGroupConfig, EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
 import { FlowEnricher } from "../enrich/flow-enricher.js";
+import type { GeoIp } from "../enrich/geoip/index.js";
 import type { Flow } from "../flow/flow.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowOptions, parseTimeouts } from "../flow/options.js";
 import type { FlowEndReason } from "../flow/table.js";
+import {
+  type DeviceGroupSpec,
+  DeviceGroups,
+  GroupSpecError,
+  Inventory,
+  isPrivateAddress,
+  openInventory,
+} from "../inventory/index.js";
 import { addEnrichmentFields } from "../output/enrichment-fields.js";
 import { flowRecord } from "../output/flow-record.js";
 import { LineWriter } from "../output/line-writer.js";
@@ -15,6 +24,7 @@ import { addProtocolFields, protocolEventRecord } from "../output/protocol-field
 import { Pipeline } from "../pipeline.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import { DEFAULT_INSPECTOR_OPTIONS, type ProtocolEventKind } from "../protocols/inspector.js";
+import { StoreError } from "../store/sqlite.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { openGeoIp } from "./geoip-setup.js";
 import { ProgressBar } from "./progress.js";
@@ -42,10 +52,13 @@ Options:
       --max-fragments N   remembered fragmented datagrams (default ${DEFAULT_FLOW_OPTIONS.maxFragments})
       --events LIST       also write one record per protocol transaction, like
                           Zeek's dns.log/ssl.log/http.log: a comma list of
-                          dns, tls, http, ntp, discovery (or all)
+                          dns, tls, http, ntp, discovery, dhcp (or all)
       --no-protocols      decode and track flows only: no DNS/TLS/HTTP/NTP
                           parsing and no destination names (for benchmarks)
       --no-geoip          no scope, country or AS for the endpoints
+      --inventory DB      keep the device inventory in this SQLite file (created
+                          if missing, updated if not; see egressd devices);
+                          without it the inventory lives for this run only
       --timeouts LIST     idle/active timeouts in seconds, packet time, e.g.
                           tcp=300,udp=60 (names: tcp_new, tcp, tcp_closed, udp,
                           icmp, other, active; defaults: ${Object.entries(
@@ -60,13 +73,14 @@ Exit status: 0 on success; 1 when the capture could not be read or is damaged
 offset); 2 on a usage error or a link type egressd does not decode.
 `;
 
-const EVENT_KINDS: ProtocolEventKind[] = ["dns", "tls", "http", "ntp", "discovery"];
+const EVENT_KINDS: ProtocolEventKind[] = ["dns", "tls", "http", "ntp", "discovery", "dhcp"];
 
 interface ReplayOptions {
   config: EgressdConfig;
   events: Set<ProtocolEventKind>;
   protocols: boolean;
   geoip: boolean;
+  inventory: string | undefined;
   input: string;
   output: string | undefined;
   summary: "text" | "json" | "none";
@@ -88,6 +102,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     options: {
       config: { type: "string", short: "c" },
       "no-geoip": { type: "boolean" },
+      inventory: { type: "string" },
       output: { type: "string", short: "o" },
       summary: { type: "string", default: "text" },
       progress: { type: "boolean" },
@@ -150,6 +165,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     events,
     protocols: !values["no-protocols"],
     geoip: !values["no-geoip"],
+    inventory: values.inventory,
     input: positionals[0]!,
     output: values.output,
     summary,
@@ -172,7 +188,8 @@ export async function runReplay(argv: string[]): Promise<number> {
     throw new InputError((err as Error).message);
   }
   const geoip = parsed.geoip ? openGeoIp(parsed.config.geoip, "replay") : null;
-  const enricher = geoip !== null ? new FlowEnricher(geoip, null) : null;
+  const inventory = createInventory(parsed, geoip);
+  const enricher = new FlowEnricher(geoip, inventory);
   const writer = new LineWriter(parsed.output);
   let flowsWritten = 0;
   let eventsWritten = 0;
@@ -231,6 +248,7 @@ export async function runReplay(argv: string[]): Promise<number> {
   pipeline.finish();
   writer.close();
   geoip?.close();
+  inventory.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
 
@@ -250,6 +268,9 @@ export async function runReplay(argv: string[]): Promise<number> {
     protocols: pipeline.inspector ? { ...pipeline.inspector.stats.recognised } : {},
     names_learned: pipeline.inspector?.names.stats.learned ?? 0,
     names_evicted: pipeline.inspector?.names.stats.evictions ?? 0,
+    devices: inventory.stats.devices,
+    devices_learned: inventory.stats.learned,
+    devices_evicted: inventory.stats.evicted,
     flows_created: stats.created,
     flows_evicted: stats.evicted,
     flows_ended: { ...stats.ended },
@@ -273,6 +294,45 @@ export async function runReplay(argv: string[]): Promise<number> {
   }
   printSummary(summary, parsed.summary);
   return result.error ? ExitCode.ERROR : ExitCode.OK;
+}
+
+/**
+ * The device inventory: the config's groups, and what is local from GeoIP's scope (or,
+ * without GeoIP, the private and special ranges). In memory unless --inventory names a
+ * database, which is loaded first and saved at the end.
+ */
+function createInventory(parsed: ReplayOptions, geoip: GeoIp | null): Inventory {
+  let groups: DeviceGroups;
+  try {
+    groups = new DeviceGroups(parsed.config.devices.groups.map(groupSpec));
+  } catch (err) {
+    if (err instanceof GroupSpecError) throw new InputError(`device groups: ${err.message}`);
+    throw err;
+  }
+  const isLocal =
+    geoip !== null
+      ? (v: number, w0: number, w1: number, w2: number, w3: number) =>
+          geoip.lookup(v, w0, w1, w2, w3).scope !== "internet"
+      : isPrivateAddress;
+  const options = { maxDevices: parsed.config.devices.max_devices, groups, isLocal };
+  if (parsed.inventory === undefined) return new Inventory(options);
+  try {
+    return openInventory({ ...options, dbPath: parsed.inventory });
+  } catch (err) {
+    if (err instanceof StoreError) throw new InputError(err.message);
+    throw err;
+  }
+}
+
+/** A config group as the inventory takes it: selectors the file left out are absent, not empty. */
+function groupSpec(g: DeviceGroupConfig): DeviceGroupSpec {
+  const spec: DeviceGroupSpec = { name: g.name, role: g.role };
+  if (g.description !== undefined) spec.description = g.description;
+  if (g.cidrs.length > 0) spec.cidrs = g.cidrs;
+  if (g.macs.length > 0) spec.macs = g.macs;
+  if (g.ouis.length > 0) spec.ouis = g.ouis;
+  if (g.vlans.length > 0) spec.vlans = g.vlans;
+  return spec;
 }
 
 function withCount(n: number): string {

@@ -1,15 +1,13 @@
 import type { Flow } from "../flow/flow.js";
 import type { FlowEndReason } from "../flow/table.js";
-import type { GeoAnswer, GeoIp } from "./geoip/index.js";
+import type { Inventory } from "../inventory/index.js";
+import type { GeoIp } from "./geoip/index.js";
 
 /**
  * What the enricher needs from the device inventory (src/inventory/): told of each flow
  * as it starts and as it is reported, so devices are learned from flows, not packets.
  */
-export interface FlowInventory {
-  flowStarted(flow: Flow): void;
-  flowEnded(flow: Flow, reason: string): void;
-}
+export type FlowInventory = Pick<Inventory, "flowStarted" | "flowEnded" | "deviceFor">;
 
 /**
  * Per-flow enrichment, once when a flow starts: where each endpoint is (scope, country,
@@ -28,15 +26,29 @@ export class FlowEnricher {
       flow.srcGeo = geoip.lookup(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3);
       flow.dstGeo = geoip.lookup(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3);
     }
-    this.inventory?.flowStarted(flow);
+    const inventory = this.inventory;
+    if (inventory !== null) {
+      inventory.flowStarted(flow);
+      flow.srcDevice = inventory.deviceFor(
+        flow.ipVersion,
+        flow.src0,
+        flow.src1,
+        flow.src2,
+        flow.src3,
+        flow.srcMac,
+      );
+      flow.dstDevice = inventory.deviceFor(
+        flow.ipVersion,
+        flow.dst0,
+        flow.dst1,
+        flow.dst2,
+        flow.dst3,
+        flow.dstMac,
+      );
+    }
   }
 
   flowEnded(flow: Flow, reason: FlowEndReason): void {
     this.inventory?.flowEnded(flow, reason);
-  }
-
-  /** For the inventory: an endpoint on the monitored network rather than out on the internet. */
-  static isLocal(answer: GeoAnswer): boolean {
-    return answer.scope !== "internet";
   }
 }

@@ -1,4 +1,5 @@
 import type { GeoAnswer } from "../enrich/geoip/index.js";
+import type { DeviceSummary } from "../inventory/index.js";
 
 /**
  * One bidirectional flow. "Source" is the initiator (the SYN sender, or the first
@@ -78,6 +79,9 @@ export class Flow {
   /** Where each endpoint is (scope, country, AS), set when the flow starts (src/enrich). */
   srcGeo: GeoAnswer | null = null;
   dstGeo: GeoAnswer | null = null;
+  /** The inventory's device for each endpoint, when it is one on the monitored network. */
+  srcDevice: DeviceSummary | null = null;
+  dstDevice: DeviceSummary | null = null;
 
   // Intrusive links: hash bucket chain and the idle list the flow sits in.
   nextInBucket: Flow | null = null;

@@ -379,6 +379,7 @@ export class FlowTable {
     flow.domain = "";
     flow.nameSource = "none";
     flow.srcGeo = flow.dstGeo = null;
+    flow.srcDevice = flow.dstDevice = null;
     flow.idleList = -1;
     flow.idlePrev = flow.idleNext = null;
 

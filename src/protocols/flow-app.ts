@@ -34,8 +34,9 @@ export type AppProtocol =
 
 /** Source/destination/network fields shared by a flow and its protocol events. */
 export interface EventEndpoints {
-  source: { ip: string; port?: number };
-  destination: { ip: string; port?: number };
+  /** ip and port, plus scope, geo.* and as.* when GeoIP is on (src/output/enrichment-fields.ts). */
+  source: { ip: string; port?: number; [field: string]: unknown };
+  destination: { ip: string; port?: number; [field: string]: unknown };
   network: { transport: string; community_id: string; vlan?: { id: string } };
 }
 

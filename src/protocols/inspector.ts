@@ -5,6 +5,7 @@ import { type NameSource, NameTable, type NameTableOptions } from "../enrich/nam
 import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
+import { addEndpointGeo } from "../output/enrichment-fields.js";
 import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { formatIp } from "../util/ip-text.js";
 import { type DhcpRecord, looksLikeDhcp, parseDhcp } from "./dhcp/index.js";
@@ -719,6 +720,9 @@ export function endpointsOf(flow: Flow): EventEndpoints {
     community_id: flow.communityId,
   };
   if (flow.vlanOuter >= 0) network.vlan = { id: String(flow.vlanOuter) };
+  // Enrichment ran when the flow started, before any event could be built.
+  if (flow.srcGeo !== null) addEndpointGeo(source, flow.srcGeo);
+  if (flow.dstGeo !== null) addEndpointGeo(destination, flow.dstGeo);
   return { source, destination, network };
 }
 

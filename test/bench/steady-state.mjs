@@ -13,11 +13,13 @@
  *   node test/bench/steady-state.mjs FILE PASSES off|on|full   # one mode only (instructions.mjs)
  *
  * Modes: off = decode + flows; on = + protocol parsing and naming; full = + GeoIP
- * enrichment (bundled databases, opened once outside the timed passes).
+ * enrichment (bundled databases, opened once outside the timed passes) and the device
+ * inventory (in memory, a fresh one per pass).
  */
 import { openCapture } from "../../dist/capture/open.js";
 import { FlowEnricher } from "../../dist/enrich/flow-enricher.js";
 import { GeoIp } from "../../dist/enrich/geoip/index.js";
+import { DeviceGroups, Inventory } from "../../dist/inventory/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/options.js";
 import { addEnrichmentFields } from "../../dist/output/enrichment-fields.js";
 import { flowRecord } from "../../dist/output/flow-record.js";
@@ -32,7 +34,17 @@ const geoip = onlyMode === "full" ? GeoIp.open({}) : null;
 
 async function pass(mode) {
   const protocols = mode !== "off";
-  const enricher = mode === "full" ? new FlowEnricher(geoip, null) : null;
+  const enricher =
+    mode === "full"
+      ? new FlowEnricher(
+          geoip,
+          new Inventory({
+            maxDevices: 100_000,
+            groups: new DeviceGroups([]),
+            isLocal: (v, w0, w1, w2, w3) => geoip.lookup(v, w0, w1, w2, w3).scope !== "internet",
+          }),
+        )
+      : null;
   const pipeline = new Pipeline(
     DEFAULT_FLOW_OPTIONS,
     {

@@ -135,7 +135,7 @@ describe("the JSON Schema and the loader agree", () => {
       validate(schema, parse("devices:\n  groups:\n    - { role: Camera, vlans: [5000] }\n")),
     ).toEqual([
       "$.devices.groups[0]: missing name",
-      "$.devices.groups[0].role: no anyOf branch",
+      "$.devices.groups[0].role: not in enum",
       "$.devices.groups[0].vlans[0]: maximum",
     ]);
   });

@@ -11,6 +11,7 @@ import type {
 import { parseConfig } from "../../src/config/load.js";
 import { flowOptions } from "../../src/config/sections/flows.js";
 import type { FlowOptions, FlowTimeouts } from "../../src/flow/options.js";
+import type { DEVICE_ROLES } from "../../src/inventory/groups.js";
 
 describe("the config type is derived from the schema", () => {
   test("sections", () => {
@@ -36,7 +37,7 @@ describe("the config type is derived from the schema", () => {
     }>();
     expectTypeOf<DeviceGroupConfig>().toEqualTypeOf<{
       name: string;
-      role: string;
+      role: (typeof DEVICE_ROLES)[number];
       description?: string;
       cidrs: string[];
       macs: string[];

@@ -1,3 +1,4 @@
+import { DEVICE_ROLES } from "../../inventory/groups.js";
 import { cidr, mac, oui, path } from "../kinds.js";
 import {
   array,
@@ -13,8 +14,7 @@ import {
 const NAME = /^[a-z0-9_-]+$/;
 const NAME_TEXT = 'a name of lowercase letters, digits, "_" and "-" (like "cameras")';
 
-/** The usual roles; rules and reports know them, but any name is accepted. */
-export const DEVICE_ROLES = ["camera", "nvr", "vms", "dns", "ntp", "management", "other"] as const;
+export { DEVICE_ROLES };
 
 export const deviceGroupSchema = object(
   {
@@ -23,13 +23,9 @@ export const deviceGroupSchema = object(
       "Group name, unique, used in rules and alerts.",
     ),
     role: required(
-      string({
-        pattern: NAME,
-        patternText: `a role such as ${DEVICE_ROLES.join(", ")} (or another name of lowercase letters, digits, "_" and "-")`,
-        maxLength: 64,
-        suggestions: DEVICE_ROLES,
-      }),
-      `What the devices are: ${DEVICE_ROLES.join(", ")}, or your own name.`,
+      // A fixed list: a typo ("camra") must fail here, not make a rule silently never match.
+      string({ enum: DEVICE_ROLES }),
+      `What the devices are: ${DEVICE_ROLES.join(", ")}.`,
     ),
     description: optional(string(), "Free text for people reading alerts."),
     cidrs: field(array(cidr(), { expected: "a list of networks" }), "Device addresses."),
@@ -45,7 +41,7 @@ export const deviceGroupSchema = object(
   },
   {
     description:
-      "A device group. A device joins the first group with a matching selector (cidrs, macs, ouis, vlans).",
+      "A device group. A device joins the first group all of whose declared selector kinds match, like a firewall rule: its address in one of the cidrs, AND its MAC in macs or ouis, AND its VLAN in vlans (any entry within a kind).",
     atLeastOneOf: { keys: ["cidrs", "macs", "ouis", "vlans"], what: "selector" },
   },
 );

@@ -1,6 +1,7 @@
 /**
- * GeoIP in flow records, end to end through the built CLI: the real namespace capture
- * (its "internet" is the documentation ranges) replayed with the test databases.
+ * GeoIP and devices in flow records, end to end through the built CLI: the real
+ * namespace capture (its "internet" is the documentation ranges) replayed with the test
+ * databases, device groups, and an inventory database that `egressd devices` reads.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +17,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 type Rec = Record<string, any>;
 
-function replay(config: string | null, extra: string[] = []): { records: Rec[]; stderr: string } {
+function replay(
+  config: string | null,
+  extra: string[] = [],
+  capture = CAPTURE,
+): { records: Rec[]; stderr: string } {
   requireBuild();
   const args = [BIN, "replay", "--summary", "none", ...extra];
   if (config !== null) {
@@ -24,7 +29,7 @@ function replay(config: string | null, extra: string[] = []): { records: Rec[]; 
     writeFileSync(path, config);
     args.push("--config", path);
   }
-  args.push(CAPTURE);
+  args.push(capture);
   const r = spawnSync(process.execPath, args, { encoding: "utf8" });
   expect(r.status, r.stderr).toBe(0);
   return {
@@ -95,5 +100,72 @@ describe("replay with GeoIP", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("/nonexistent/GeoLite2-Country.mmdb");
     expect(r.stdout).toBe("");
+  });
+});
+
+const GROUPS = `
+devices:
+  groups:
+    - name: lab-cameras
+      role: camera
+      cidrs: [192.0.2.10/32]
+    - name: lab-servers
+      role: server
+      cidrs: [192.0.2.0/24]
+`;
+
+function devices(db: string, ...args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, "devices", "--db", db, ...args], {
+    encoding: "utf8",
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+describe("replay with the device inventory", () => {
+  it("tags each flow's endpoints with their device, group and role (first matching group)", () => {
+    const { records } = replay(GROUPS);
+    const https = records.find((r) => r.destination.port === 443 && r.source.ip === "192.0.2.10")!;
+    expect(https.egressd.source_device).toMatchObject({
+      id: "mac:8E-95-D7-F7-7A-13",
+      group: "lab-cameras",
+      role: "camera",
+    });
+    expect(https.egressd.destination_device).toMatchObject({
+      group: "lab-servers",
+      role: "server",
+    });
+  });
+
+  it("keeps the inventory in SQLite across runs: devices --json lists it, a second replay adds to it", () => {
+    const db = join(dir, "inventory.db");
+    replay(GROUPS, ["--inventory", db]);
+    const first = devices(db, "--json")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(first.map((d) => d.group).sort()).toEqual(["lab-cameras", "lab-servers"]);
+    const camera = first.find((d) => d.group === "lab-cameras")!;
+    expect(camera.mac).toBe("8E-95-D7-F7-7A-13");
+
+    replay(GROUPS, ["--inventory", db]);
+    const second = devices(db, "--json")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(second).toHaveLength(first.length);
+    const again = second.find((d) => d.group === "lab-cameras")!;
+    expect(again.first_seen).toBe(camera.first_seen);
+    expect(again.packets.sent).toBe(camera.packets.sent * 2);
+  });
+
+  it("refuses a file that is not an egressd database, naming it", () => {
+    const bogus = join(dir, "not-a-db.db");
+    writeFileSync(bogus, "hello");
+    const r = spawnSync(process.execPath, [BIN, "replay", "--inventory", bogus, CAPTURE], {
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(bogus);
   });
 });
