@@ -19,8 +19,8 @@
 import { openCapture } from "../../dist/capture/open.js";
 import { FlowEnricher } from "../../dist/enrich/flow-enricher.js";
 import { GeoIp } from "../../dist/enrich/geoip/index.js";
-import { DeviceGroups, Inventory } from "../../dist/inventory/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/options.js";
+import { DeviceGroups, Inventory } from "../../dist/inventory/index.js";
 import { addEnrichmentFields } from "../../dist/output/enrichment-fields.js";
 import { flowRecord } from "../../dist/output/flow-record.js";
 import { addProtocolFields } from "../../dist/output/protocol-fields.js";
