@@ -18,6 +18,7 @@ import {
   type InspectorSink,
   ProtocolInspector,
 } from "./protocols/inspector.js";
+import type { RuleTriggers } from "./rules/triggers.js";
 
 /** A capture interface whose link type egressd cannot decode. */
 export class UnsupportedLinkTypeError extends Error {
@@ -80,12 +81,15 @@ export class Pipeline implements PacketSink {
     flowSink: FlowSink,
     protocols: { options: InspectorOptions; sink: InspectorSink } | null = null,
     readonly enricher: FlowEnricher | null = null,
+    readonly triggers: RuleTriggers | null = null,
   ) {
     this.flows = new FlowTable(flowOptions, {
       flowEnded: (flow, reason) => {
         // An active timeout reports a flow that goes on: its parsers keep running.
-        if (reason !== "active_timeout") this.inspector?.flowEnding(flow);
+        const ending = reason !== "active_timeout";
+        if (ending) this.inspector?.flowEnding(flow);
         enricher?.flowEnded(flow, reason);
+        if (ending) triggers?.flowEnded(flow);
         flowSink.flowEnded(flow, reason);
       },
     });
@@ -93,8 +97,16 @@ export class Pipeline implements PacketSink {
       protocols === null
         ? null
         : new ProtocolInspector(protocols.options, protocols.sink, this.anomalies);
-    if (enricher !== null) this.flows.setObserver(new EnrichThenInspect(enricher, this.inspector));
-    else if (this.inspector !== null) this.flows.setObserver(this.inspector);
+    if (this.inspector !== null) this.inspector.triggers = triggers;
+    if (enricher !== null && triggers !== null) {
+      enricher.deviceLearned = (device, flow) =>
+        triggers.deviceFirstSeen(device, flow.lastSec, flow.lastNsec);
+    }
+    if (enricher !== null || triggers !== null) {
+      this.flows.setObserver(new FlowObservers(enricher, this.inspector, triggers));
+    } else if (this.inspector !== null) {
+      this.flows.setObserver(this.inspector);
+    }
   }
 
   interface(interfaceId: number, linkType: number): void {
@@ -152,19 +164,30 @@ export class Pipeline implements PacketSink {
 }
 
 /**
- * Enrichment (GeoIP, devices) when a flow starts, then protocol inspection. Without an
+ * When a flow starts: enrichment (GeoIP, devices), then protocol inspection (which names
+ * the destination), then the rules' flow_attempt, so rules see all of it. Without an
  * inspector the flow leaves inspection at once, so the table calls nothing per packet.
  */
-class EnrichThenInspect implements FlowObserver {
+class FlowObservers implements FlowObserver {
   constructor(
-    private readonly enricher: FlowEnricher,
+    private readonly enricher: FlowEnricher | null,
     private readonly inspector: ProtocolInspector | null,
+    private readonly triggers: RuleTriggers | null,
   ) {}
 
   flowStarted(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void {
-    this.enricher.flowStarted(flow);
+    this.enricher?.flowStarted(flow);
     if (this.inspector !== null) this.inspector.flowStarted(flow, pkt, raw, fromSource);
     else flow.inspect = false;
+    this.triggers?.flowStarted(flow);
+  }
+
+  outcome(flow: Flow): void {
+    this.triggers?.outcome(flow);
+  }
+
+  threshold(flow: Flow, nowMs: number): void {
+    this.triggers?.threshold(flow, nowMs);
   }
 
   packet(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void {

@@ -1,13 +1,19 @@
 import type { Flow } from "../flow/flow.js";
 import type { FlowEndReason } from "../flow/table.js";
-import type { Inventory } from "../inventory/index.js";
+import type { DeviceSummary, Inventory } from "../inventory/index.js";
 import type { GeoIp } from "./geoip/index.js";
 
 /**
  * What the enricher needs from the device inventory (src/inventory/): told of each flow
  * as it starts and as it is reported, so devices are learned from flows, not packets.
  */
-export type FlowInventory = Pick<Inventory, "flowStarted" | "flowEnded" | "deviceFor">;
+export type FlowInventory = Pick<
+  Inventory,
+  "flowStarted" | "flowEnded" | "deviceFor" | "onDeviceLearned"
+>;
+
+/** Told of devices the inventory sees for the first time, with their group and role. */
+export type DeviceLearned = (device: DeviceSummary, flow: Flow) => void;
 
 /**
  * Per-flow enrichment, once when a flow starts: where each endpoint is (scope, country,
@@ -15,10 +21,16 @@ export type FlowInventory = Pick<Inventory, "flowStarted" | "flowEnded" | "devic
  * record, the protocol events and (later) the rules read them without another lookup.
  */
 export class FlowEnricher {
+  /** Ids the inventory learned while it looked at the current flow. */
+  private readonly learned: string[] = [];
+  deviceLearned: DeviceLearned | null = null;
+
   constructor(
     private readonly geoip: GeoIp | null,
     private readonly inventory: FlowInventory | null,
-  ) {}
+  ) {
+    if (inventory !== null) inventory.onDeviceLearned = (id) => this.learned.push(id);
+  }
 
   flowStarted(flow: Flow): void {
     const geoip = this.geoip;
@@ -45,10 +57,21 @@ export class FlowEnricher {
         flow.dst3,
         flow.dstMac,
       );
+      if (this.learned.length > 0) this.announceLearned(flow);
     }
+  }
+
+  private announceLearned(flow: Flow): void {
+    for (const device of [flow.srcDevice, flow.dstDevice]) {
+      if (device !== null && this.learned.includes(device.id)) this.deviceLearned?.(device, flow);
+    }
+    this.learned.length = 0;
   }
 
   flowEnded(flow: Flow, reason: FlowEndReason): void {
     this.inventory?.flowEnded(flow, reason);
+    // Devices first seen by what a flow carried (a DHCP client's chaddr) are announced
+    // when they first appear as a flow's endpoint; device_first_seen needs an address.
+    this.learned.length = 0;
   }
 }

@@ -76,6 +76,23 @@ export class Flow {
   /** The destination's name and how it was learned (src/enrich/names.ts). */
   domain = "";
   nameSource = "none";
+  /**
+   * Rule watches (src/rules/triggers.ts). The table compares these on every packet, so
+   * they are plain numbers: the next byte count each way and the packet time at which
+   * the observer's threshold() is called (Infinity = not watched), counted over the
+   * whole flow (an active timeout's report lowers them by what it reported), and
+   * whether the responder's first packet should call outcome().
+   */
+  watchBytesOut = Number.POSITIVE_INFINITY;
+  watchBytesIn = Number.POSITIVE_INFINITY;
+  watchAtMs = Number.POSITIVE_INFINITY;
+  watchOutcome = false;
+  /** Bytes each way in records already reported by active timeouts (flow totals = these + counters). */
+  reportedBytesOut = 0;
+  reportedBytesIn = 0;
+  /** Table clock when the flow was created (records restart at active timeouts; this does not). */
+  openedMs = 0;
+
   /** Where each endpoint is (scope, country, AS), set when the flow starts (src/enrich). */
   srcGeo: GeoAnswer | null = null;
   dstGeo: GeoAnswer | null = null;

@@ -39,6 +39,10 @@ export interface FlowObserver {
   packet(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void;
   /** Packet time moved on (called once per sweep): expire pending protocol state. */
   tick(nowMs: number): void;
+  /** The responder's first packet, while flow.watchOutcome is set (the observer clears it). */
+  outcome?(flow: Flow, nowMs: number): void;
+  /** A watched byte count or time was reached (the observer moves the watches on). */
+  threshold?(flow: Flow, nowMs: number): void;
 }
 
 export interface FlowStats {
@@ -298,6 +302,15 @@ export class FlowTable {
     if (observer !== null) {
       if (created) observer.flowStarted(flow, pkt, raw, fromSource);
       if (flow.inspect) observer.packet(flow, pkt, raw, fromSource);
+      if (flow.watchOutcome && !fromSource) observer.outcome?.(flow, this.nowMs);
+      // Rule thresholds: three compares per packet against Infinity unless a rule wants them.
+      if (
+        flow.srcBytes >= flow.watchBytesOut ||
+        flow.dstBytes >= flow.watchBytesIn ||
+        this.nowMs >= flow.watchAtMs
+      ) {
+        observer.threshold?.(flow, this.nowMs);
+      }
     }
 
     if (pkt.isFragment) {
@@ -379,6 +392,10 @@ export class FlowTable {
     flow.domain = "";
     flow.nameSource = "none";
     flow.srcGeo = flow.dstGeo = null;
+    flow.watchBytesOut = flow.watchBytesIn = flow.watchAtMs = Number.POSITIVE_INFINITY;
+    flow.watchOutcome = false;
+    flow.reportedBytesOut = flow.reportedBytesIn = 0;
+    flow.openedMs = this.nowMs;
     flow.srcDevice = flow.dstDevice = null;
     flow.idleList = -1;
     flow.idlePrev = flow.idleNext = null;
@@ -404,6 +421,11 @@ export class FlowTable {
   private reportActive(flow: Flow, raw: RawPacket): void {
     this.sink.flowEnded(flow, "active_timeout");
     this.stats.ended.active_timeout++;
+    // Byte watches count the whole flow, not the record the counters restart for.
+    flow.watchBytesOut -= flow.srcBytes;
+    flow.watchBytesIn -= flow.dstBytes;
+    flow.reportedBytesOut += flow.srcBytes;
+    flow.reportedBytesIn += flow.dstBytes;
     this.resetCounters(flow);
     flow.continued = true;
     flow.startSec = flow.lastSec = raw.tsSec;

@@ -102,6 +102,8 @@ interface Endpoint {
 
 export class Inventory {
   readonly stats: InventoryStats = { devices: 0, learned: 0, evicted: 0 };
+  /** Told the id of every device learned (not loaded from the store): device_first_seen. */
+  onDeviceLearned: ((id: string) => void) | null = null;
   /** Evictions over the store's whole life, this run included. */
   evictedTotal = 0;
   private groups: DeviceGroups;
@@ -344,6 +346,7 @@ export class Inventory {
     this.stats.learned++;
     this.stats.devices = this.order.size;
     this.evictBeyondBound(d);
+    this.onDeviceLearned?.(d.id);
     return d;
   }
 

@@ -75,6 +75,8 @@ export class FlowApp {
   tls: TlsSession | null = null;
   tlsInfo: TlsHandshakeInfo | null = null;
   tlsReported = false;
+  /** The tls_client_hello rule trigger went out for this flow. */
+  clientHelloTriggered = false;
   /** Payload packets fed after the handshake finished, to catch a cleartext alert. */
   tlsAfterFinish = 0;
 

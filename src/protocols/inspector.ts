@@ -7,6 +7,7 @@ import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
 import { addEndpointGeo } from "../output/enrichment-fields.js";
 import { recordHasPorts, transportName } from "../output/flow-record.js";
+import type { RuleTriggers } from "../rules/triggers.js";
 import { formatIp } from "../util/ip-text.js";
 import { type DhcpRecord, looksLikeDhcp, parseDhcp } from "./dhcp/index.js";
 import { type DiscoveryRecord, recogniseDiscovery } from "./discovery/index.js";
@@ -156,6 +157,8 @@ export class ProtocolInspector implements FlowObserver {
   private readonly dns: DnsTransactionTracker;
   /** DNS flows by id, so a transaction completing after its flow ended still has endpoints. */
   private readonly dnsContexts = new Map<number, EventEndpoints>();
+  /** Rule triggers for DNS, TLS ClientHello and HTTP messages; null when no rules are loaded. */
+  triggers: RuleTriggers | null = null;
 
   constructor(
     private readonly options: InspectorOptions,
@@ -427,6 +430,7 @@ export class ProtocolInspector implements FlowObserver {
       app.protocol === "mdns" || app.protocol === "llmnr" ? app.protocol : "dns"
     ) as DnsKind;
     this.summariseDns(app, msg, kind);
+    if (kind === "dns") this.triggers?.dnsMessage(flow, msg, raw.tsSec, raw.tsNsec);
     if (kind === "dns" && msg.response && !fromSource) this.learnNames(flow, msg);
     // Pairing queries with answers only serves the dns events; the flow record has its summary.
     if (!this.options.events.has("dns")) return;
@@ -513,6 +517,10 @@ export class ProtocolInspector implements FlowObserver {
       const sni = hostName(session.client.decoder.clientHello?.server_name);
       if (sni !== undefined) this.name(flow, sni, "sni");
     }
+    if (!app.clientHelloTriggered && session.client.decoder.clientHello) {
+      app.clientHelloTriggered = true;
+      this.triggers?.tlsClientHello(flow, app, raw.tsSec, raw.tsNsec);
+    }
     // A client refusing the server's certificate says so in a cleartext alert right after
     // the handshake: watch a few more segments before going back to the fast path.
     if (session.finished && ++app.tlsAfterFinish > TLS_SEGMENTS_AFTER_HANDSHAKE) {
@@ -543,6 +551,11 @@ export class ProtocolInspector implements FlowObserver {
         flow.id,
         {
           transaction: (t) => this.httpTransaction(flow, app, t),
+          message: (m) => {
+            // Named before the rules look, so http_request rules see the Host's name.
+            this.nameFromHost(flow, app, m.request?.host);
+            this.triggers?.httpMessage(flow, m);
+          },
           anomaly: (a) => this.anomalies.addNamed(a),
         },
         { rtspBinaryFrames: 2 },
@@ -566,16 +579,19 @@ export class ProtocolInspector implements FlowObserver {
     }
   }
 
+  private nameFromHost(flow: Flow, app: FlowApp, host: string | undefined): void {
+    if (flow.nameSource !== "none" || flow.app !== app) return;
+    const name = hostName(host);
+    if (name !== undefined) this.name(flow, name, "http");
+  }
+
   private httpTransaction(flow: Flow, app: FlowApp, t: HttpTransaction): void {
     app.httpTransactions++;
     if (app.httpFirst === null) app.httpFirst = t;
     for (const magic of [t.request?.body_magic, t.response?.body_magic]) {
       if (magic !== undefined && !app.bodyMagics.includes(magic)) app.bodyMagics.push(magic);
     }
-    if (flow.nameSource === "none" && flow.app === app) {
-      const host = hostName(t.request?.host);
-      if (host !== undefined) this.name(flow, host, "http");
-    }
+    this.nameFromHost(flow, app, t.request?.host);
     if (!this.options.events.has("http")) return;
     this.sink.event({
       kind: "http",

@@ -1,4 +1,5 @@
 import type { RawPacket } from "../../src/capture/source.js";
+import type { FlowEnricher } from "../../src/enrich/flow-enricher.js";
 import type { Flow } from "../../src/flow/flow.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowOptions } from "../../src/flow/options.js";
 import type { FlowEndReason } from "../../src/flow/table.js";
@@ -10,6 +11,7 @@ import {
   DEFAULT_INSPECTOR_OPTIONS,
   type ProtocolEventKind,
 } from "../../src/protocols/inspector.js";
+import type { RuleTriggers } from "../../src/rules/triggers.js";
 
 export interface TimedFrame {
   /** Packet time in seconds (fractional, microsecond resolution). */
@@ -24,6 +26,7 @@ export function runFrames(
   frames: TimedFrame[],
   options: Partial<FlowOptions> = {},
   protocols: { events: ProtocolEventKind[] } | null = null,
+  extras: { enricher?: FlowEnricher; triggers?: RuleTriggers } = {},
 ): { records: Record<string, any>[]; events: Record<string, any>[]; pipeline: Pipeline } {
   const records: Record<string, any>[] = [];
   const events: Record<string, any>[] = [];
@@ -50,6 +53,8 @@ export function runFrames(
           options: { ...DEFAULT_INSPECTOR_OPTIONS, events: new Set(protocols.events) },
           sink: { event: (e) => events.push(JSON.parse(JSON.stringify(protocolEventRecord(e)))) },
         },
+    extras.enricher ?? null,
+    extras.triggers ?? null,
   );
   const raw: RawPacket = {
     buf: Buffer.alloc(0),

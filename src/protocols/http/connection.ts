@@ -23,6 +23,8 @@ import {
 
 export interface HttpSink {
   transaction(t: HttpTransaction): void;
+  /** A request or response is known well enough for rules (see HttpMessageEvents.ready). */
+  message?(m: HttpMessage): void;
   /** Every anomaly, also those not tied to a transaction (for counters). */
   anomaly?(name: HttpAnomaly): void;
 }
@@ -64,6 +66,7 @@ export class HttpConnection {
         headers: (m) => this.requestHeaders(m),
         end: (m, complete) => this.requestEnd(m, complete),
         anomaly: (a) => this.sink.anomaly?.(a),
+        ready: (m) => this.sink.message?.(m),
       },
       this.opts,
     );
@@ -73,6 +76,7 @@ export class HttpConnection {
         headers: (m) => this.responseHeaders(m),
         end: (m, complete) => this.responseEnd(m, complete),
         anomaly: (a) => this.sink.anomaly?.(a),
+        ready: (m) => this.sink.message?.(m),
         requestMethod: () => this.awaitingResponse()?.request?.request?.method,
       },
       this.opts,

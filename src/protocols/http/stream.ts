@@ -78,6 +78,12 @@ export interface HttpMessageEvents {
   end(msg: HttpMessage, complete: boolean): void;
   /** An anomaly, whether or not a message was in progress. */
   anomaly(name: HttpAnomaly): void;
+  /**
+   * Once per message, as soon as its record says what rules need: the headers and, when
+   * there is a body, its first bytes (so the firmware magic is known) or its end. A 50 MB
+   * upload is reported after its first bytes, not when it finishes.
+   */
+  ready?(msg: HttpMessage): void;
   /** Response streams ask which method the request being answered used (HEAD and CONNECT change framing). */
   requestMethod?(): string | undefined;
 }
@@ -132,6 +138,8 @@ export class HttpMessageStream {
   /** headers() was called for the current message. */
   private emitted = false;
   private readonly prefix = Buffer.alloc(PREFIX_BYTES);
+  /** The current message's `ready` event went out. */
+  private readyReported = false;
   private prefixLen = 0;
   private sniff: Buffer | null = null;
   private sniffLen = 0;
@@ -261,6 +269,7 @@ export class HttpMessageStream {
       this.emitHeaders(msg);
     }
     this.finishRecord();
+    this.reportReady(msg);
     this.msg = null;
     this.b = null;
     this.events.end(msg, false);
@@ -450,6 +459,7 @@ export class HttpMessageStream {
   }
 
   private emitHeaders(msg: HttpMessage): void {
+    this.readyReported = false;
     this.emitted = true;
     this.messages++;
     this.events.headers(msg);
@@ -513,11 +523,27 @@ export class HttpMessageStream {
       sniff.set(buf.subarray(pos, pos + k), this.sniffLen);
       this.sniffLen += k;
     }
+    if (
+      !this.readyReported &&
+      this.prefixLen === PREFIX_BYTES &&
+      (sniff === null || this.sniffLen === sniff.length)
+    ) {
+      this.finishRecord();
+      this.reportReady(msg);
+    }
+  }
+
+  /** The message's `ready` event, once. */
+  private reportReady(msg: HttpMessage): void {
+    if (this.readyReported) return;
+    this.readyReported = true;
+    this.events.ready?.(msg);
   }
 
   private finishMessage(): void {
     const msg = this.msg!;
     this.finishRecord();
+    this.reportReady(msg);
     this.msg = null;
     this.b = null;
     this.sniff = null;

@@ -1,0 +1,91 @@
+import type { Flow } from "../flow/flow.js";
+import type { DeviceSummary } from "../inventory/index.js";
+
+/**
+ * The moments a rule can fire at: each is the earliest point the evidence exists, so an
+ * alert comes when a camera looks up a vendor cloud, not when the flow ends an hour later.
+ */
+export const TRIGGERS = [
+  "dns_query",
+  "dns_answer",
+  "flow_attempt",
+  "flow_outcome",
+  "tls_client_hello",
+  "http_request",
+  "http_response",
+  "flow_threshold",
+  "flow_end",
+  "device_first_seen",
+] as const;
+
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** What a DNS trigger saw: the question, and for an answer its code and addresses. */
+export interface DnsFacts {
+  queryName: string;
+  /** "A", "AAAA", "HTTPS", ... or the number as text. */
+  queryType: string;
+  /** dns_answer only: "NOERROR", "NXDOMAIN", ... */
+  rcode?: string;
+  /** dns_answer only: the A/AAAA addresses the question resolved to. */
+  answers: string[];
+}
+
+/** The ClientHello's facts rules can match. */
+export interface TlsFacts {
+  sni?: string;
+  alpn: string[];
+  ja3?: string;
+  ja4?: string;
+  /** Known only once the server's certificate was seen (TLS 1.2). */
+  selfSigned?: boolean;
+}
+
+/** One HTTP/RTSP request (http_request) or the response to it (http_response). */
+export interface HttpFacts {
+  method?: string;
+  host?: string;
+  /** The request target without the query string. */
+  path?: string;
+  /** The whole request target as sent. */
+  uri?: string;
+  userAgent?: string;
+  /** The message's own Content-Type (request or response). */
+  contentType?: string;
+  contentLength?: number;
+  /** Firmware/archive format named from the body's first bytes (digicap, dahua-zip...). */
+  bodyMagic?: string;
+  filename?: string;
+  status?: number;
+  server?: string;
+}
+
+/** flow_threshold: which limit the flow just crossed. */
+export interface ThresholdFacts {
+  /** bytes_out = sent by the initiator, bytes_in = by the responder. */
+  kind: "bytes_out" | "bytes_in" | "duration";
+  /** The threshold crossed (bytes, or seconds). */
+  value: number;
+}
+
+/**
+ * Everything a rule is evaluated against at one trigger. The flow carries the rest:
+ * endpoints and ports, VLAN, GeoIP answers (srcGeo/dstGeo), devices (srcDevice/
+ * dstDevice), destination name and its source, counters, TCP state, and its protocol
+ * state (flow.app). The context is only valid during the evaluate() call: the flow object
+ * is reused once it ends.
+ */
+export interface RuleContext {
+  trigger: Trigger;
+  /** Packet time of the evidence. */
+  tsSec: number;
+  tsNsec: number;
+  /** Null only for device_first_seen. */
+  flow: Flow | null;
+  dns?: DnsFacts;
+  tls?: TlsFacts;
+  http?: HttpFacts;
+  threshold?: ThresholdFacts;
+  /** device_first_seen: the new device. */
+  device?: DeviceSummary;
+}

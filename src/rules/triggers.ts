@@ -1,0 +1,181 @@
+import type { Flow } from "../flow/flow.js";
+import type { DeviceSummary } from "../inventory/index.js";
+import type { DnsMessage } from "../protocols/dns/index.js";
+import type { FlowApp } from "../protocols/flow-app.js";
+import type { HttpMessage } from "../protocols/http/stream.js";
+import { type RuleContext, TRIGGERS, type Trigger } from "./context.js";
+
+/** What the trigger builder needs to know of the loaded rules. */
+export interface TriggerDemand {
+  wants(trigger: Trigger): boolean;
+  thresholds(): { bytesOut: number[]; bytesIn: number[]; durationSeconds: number[] };
+}
+
+/** The smallest threshold above `current`, or Infinity. Thresholds are sorted ascending. */
+function nextAbove(sorted: readonly number[], current: number): number {
+  for (const t of sorted) if (t > current) return t;
+  return Number.POSITIVE_INFINITY;
+}
+
+const sortedUnique = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
+
+/**
+ * Turns what the pipeline sees into rule contexts at the moment the evidence exists
+ * (context.ts lists the triggers), and nothing when no loaded rule wants that trigger:
+ * building a context costs an object per event, so it happens only on demand.
+ *
+ * Flow-level watches live on the flow as numbers the flow table compares per packet
+ * (watchBytesOut/In, watchAtMs, watchOutcome); this class sets them when a flow starts
+ * and moves them on when one is reached.
+ */
+export class RuleTriggers {
+  private readonly bytesOut: number[];
+  private readonly bytesIn: number[];
+  private readonly durationsMs: number[];
+  private readonly wanted = new Set<Trigger>();
+
+  constructor(
+    demand: TriggerDemand,
+    private readonly evaluate: (ctx: RuleContext) => void,
+  ) {
+    const t = demand.thresholds();
+    this.bytesOut = sortedUnique(t.bytesOut);
+    this.bytesIn = sortedUnique(t.bytesIn);
+    this.durationsMs = sortedUnique(t.durationSeconds.map((s) => s * 1000));
+    for (const trigger of TRIGGERS) {
+      if (demand.wants(trigger)) this.wanted.add(trigger);
+    }
+  }
+
+  wants(trigger: Trigger): boolean {
+    return this.wanted.has(trigger);
+  }
+
+  /** A new flow, enriched and named: flow_attempt, and the watches its rules need. */
+  flowStarted(flow: Flow): void {
+    if (this.wanted.has("flow_outcome")) flow.watchOutcome = true;
+    if (this.wanted.has("flow_threshold")) {
+      flow.watchBytesOut = nextAbove(this.bytesOut, 0);
+      flow.watchBytesIn = nextAbove(this.bytesIn, 0);
+      flow.watchAtMs = flow.openedMs + nextAbove(this.durationsMs, 0);
+    }
+    if (this.wanted.has("flow_attempt")) this.flowContext("flow_attempt", flow);
+  }
+
+  /** The responder's first packet: the attempt was answered (accepted or refused). */
+  outcome(flow: Flow): void {
+    flow.watchOutcome = false;
+    this.flowContext("flow_outcome", flow);
+  }
+
+  /** A byte or duration watch was reached: one flow_threshold context per threshold crossed. */
+  threshold(flow: Flow, nowMs: number): void {
+    const out = flow.reportedBytesOut + flow.srcBytes;
+    const inb = flow.reportedBytesIn + flow.dstBytes;
+    for (const t of this.bytesOut) {
+      if (t > out) break;
+      if (t >= flow.reportedBytesOut + flow.watchBytesOut)
+        this.thresholdContext(flow, "bytes_out", t);
+    }
+    for (const t of this.bytesIn) {
+      if (t > inb) break;
+      if (t >= flow.reportedBytesIn + flow.watchBytesIn) this.thresholdContext(flow, "bytes_in", t);
+    }
+    const age = nowMs - flow.openedMs;
+    for (const t of this.durationsMs) {
+      if (t > age) break;
+      if (t >= flow.watchAtMs - flow.openedMs) this.thresholdContext(flow, "duration", t / 1000);
+    }
+    flow.watchBytesOut = nextAbove(this.bytesOut, out) - flow.reportedBytesOut;
+    flow.watchBytesIn = nextAbove(this.bytesIn, inb) - flow.reportedBytesIn;
+    flow.watchAtMs = flow.openedMs + nextAbove(this.durationsMs, age);
+  }
+
+  /** The flow is over: flow_end, and flow_outcome for an attempt nobody answered. */
+  flowEnded(flow: Flow): void {
+    if (flow.watchOutcome) this.outcome(flow);
+    if (this.wanted.has("flow_end")) this.flowContext("flow_end", flow);
+  }
+
+  dnsMessage(flow: Flow, msg: DnsMessage, tsSec: number, tsNsec: number): void {
+    const trigger = msg.response ? "dns_answer" : "dns_query";
+    if (!this.wanted.has(trigger)) return;
+    const q = msg.questions[0];
+    if (q === undefined) return;
+    const answers: string[] = [];
+    if (msg.response) {
+      for (const a of msg.answers) {
+        if ((a.type === 1 || a.type === 28) && a.data !== undefined) answers.push(a.data);
+      }
+    }
+    this.evaluate({
+      trigger,
+      tsSec,
+      tsNsec,
+      flow,
+      dns: {
+        queryName: q.nameLower,
+        queryType: q.typeName,
+        ...(msg.response ? { rcode: msg.rcodeName } : {}),
+        answers,
+      },
+    });
+  }
+
+  tlsClientHello(flow: Flow, app: FlowApp, tsSec: number, tsNsec: number): void {
+    if (!this.wanted.has("tls_client_hello")) return;
+    const hello = app.tls?.client.decoder.clientHello;
+    if (hello === undefined || hello === null) return;
+    const tls: RuleContext["tls"] = { alpn: hello.alpn, ja3: hello.ja3_hash, ja4: hello.ja4 };
+    if (hello.server_name !== undefined) tls.sni = hello.server_name;
+    this.evaluate({ trigger: "tls_client_hello", tsSec, tsNsec, flow, tls });
+  }
+
+  httpMessage(flow: Flow, m: HttpMessage): void {
+    const trigger = m.kind === "request" ? "http_request" : "http_response";
+    if (!this.wanted.has(trigger)) return;
+    const http: NonNullable<RuleContext["http"]> = {};
+    const req = m.request;
+    const res = m.response;
+    if (req !== undefined) {
+      http.method = req.method;
+      http.uri = req.uri;
+      const q = req.uri.indexOf("?");
+      http.path = q >= 0 ? req.uri.slice(0, q) : req.uri;
+      if (req.host !== undefined) http.host = req.host;
+      if (req.user_agent !== undefined) http.userAgent = req.user_agent;
+      if (req.content_type !== undefined) http.contentType = req.content_type;
+      if (req.content_length !== undefined) http.contentLength = req.content_length;
+      if (req.body_magic !== undefined) http.bodyMagic = req.body_magic;
+      if (req.filename !== undefined) http.filename = req.filename;
+    }
+    if (res !== undefined) {
+      http.status = res.status_code;
+      if (res.server !== undefined) http.server = res.server;
+      if (res.content_type !== undefined) http.contentType = res.content_type;
+      if (res.content_length !== undefined) http.contentLength = res.content_length;
+      if (res.body_magic !== undefined) http.bodyMagic = res.body_magic;
+      if (res.filename !== undefined) http.filename = res.filename;
+    }
+    this.evaluate({ trigger, tsSec: m.tsSec, tsNsec: m.tsNsec, flow, http });
+  }
+
+  deviceFirstSeen(device: DeviceSummary, tsSec: number, tsNsec: number): void {
+    if (!this.wanted.has("device_first_seen")) return;
+    this.evaluate({ trigger: "device_first_seen", tsSec, tsNsec, flow: null, device });
+  }
+
+  private flowContext(trigger: Trigger, flow: Flow): void {
+    this.evaluate({ trigger, tsSec: flow.lastSec, tsNsec: flow.lastNsec, flow });
+  }
+
+  private thresholdContext(flow: Flow, kind: "bytes_out" | "bytes_in" | "duration", value: number) {
+    this.evaluate({
+      trigger: "flow_threshold",
+      tsSec: flow.lastSec,
+      tsNsec: flow.lastNsec,
+      flow,
+      threshold: { kind, value },
+    });
+  }
+}
