@@ -1,0 +1,584 @@
+/**
+ * The shape of a rule file (docs/RULES.md):
+ *
+ *   variables: { NAME: value | [values] }        defaults; the daemon config overrides them
+ *   sets:      { NAME: [entries] | { description, entries, file } }
+ *   rules:     [ { id, name, description, severity, tags, references,
+ *                  trigger, threshold, when, enabled } ]
+ *   exceptions: [ { id, rules, reason, owner, expires, when } ]
+ *
+ * Each part is read into a draft that keeps positions, reporting every problem it finds
+ * (unknown keys with a did-you-mean, wrong types, bad values) and carrying on, so one
+ * `rules check` lists them all. Leaf values reuse the config file's schema parsers.
+ */
+import { type Document, isMap, isScalar, isSeq, type LineCounter } from "yaml";
+import type { ConfigProblem } from "../config/errors.js";
+import {
+  array,
+  boolean,
+  INVALID,
+  type ParseContext,
+  type Schema,
+  string,
+} from "../config/schema.js";
+import { closest } from "../config/suggest.js";
+import {
+  type Cond,
+  type Env,
+  type Pos,
+  parseWhen,
+  posOf,
+  type ScalarVal,
+  toVal,
+  VARIABLE,
+  type VarValue,
+} from "./conditions.js";
+import { TRIGGERS, type Trigger } from "./context.js";
+import { SEVERITIES, type Severity, type ThresholdKind, type ThresholdSpec } from "./evaluate.js";
+import { parseExpiry } from "./exceptions.js";
+import { SET_NAME } from "./sets.js";
+import { parseAmount } from "./units.js";
+
+export const FILE_KEYS = ["rules", "exceptions", "sets", "variables"] as const;
+export const RULE_KEYS = [
+  "id",
+  "name",
+  "description",
+  "severity",
+  "tags",
+  "references",
+  "trigger",
+  "threshold",
+  "when",
+  "enabled",
+] as const;
+export const EXCEPTION_KEYS = ["id", "rules", "reason", "owner", "expires", "when"] as const;
+export const SET_KEYS = ["description", "entries", "file"] as const;
+export const THRESHOLD_KEYS = ["bytes_out", "bytes_in", "duration"] as const;
+
+export const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const ID_TEXT = "letters, digits, _ . : and -, starting with a letter or digit (at most 64)";
+
+export interface RuleDraft {
+  at: Pos;
+  id?: string;
+  idAt: Pos;
+  name?: string;
+  description: string;
+  severity?: Severity;
+  tags: string[];
+  references: string[];
+  trigger?: Trigger;
+  triggerAt: Pos;
+  thresholds?: ThresholdSpec[];
+  thresholdAt?: Pos;
+  /** undefined: no when:; null: when: had problems. */
+  when?: Cond | null;
+  whenAt?: Pos;
+  enabled: boolean;
+}
+
+export interface ExceptionDraft {
+  at: Pos;
+  id?: string;
+  idAt: Pos;
+  rules?: { id: string; at: Pos }[];
+  reason?: string;
+  owner?: string;
+  expires?: string;
+  expiresAt: number;
+  expiresPos?: Pos;
+  when?: Cond | null;
+  whenAt?: Pos;
+}
+
+export interface SetDraft {
+  name: string;
+  at: Pos;
+  description?: string;
+  entries: ScalarVal[];
+  file?: { path: string; at: Pos };
+}
+
+export interface FileDrafts {
+  rules: RuleDraft[];
+  exceptions: ExceptionDraft[];
+  sets: SetDraft[];
+}
+
+/** What the schema parsers need: the Env for positions and problems, and a config ParseContext for leaves. */
+export class Reader {
+  readonly pctx: ParseContext;
+  private readonly leafProblems: ConfigProblem[] = [];
+
+  constructor(
+    readonly env: Env,
+    doc: Document,
+    lineCounter: LineCounter,
+    baseDir: string,
+  ) {
+    this.pctx = {
+      file: env.file,
+      problems: this.leafProblems,
+      baseDir,
+      defaultBaseDir: baseDir,
+      doc,
+      lineCounter,
+    };
+  }
+
+  /** Runs a config leaf schema; its problems become errors here. */
+  leaf<T>(schema: Schema<T>, node: unknown, at: Pos, path: string): T | undefined {
+    const value = schema.parse(node, at, path, this.pctx);
+    for (const p of this.leafProblems.splice(0))
+      this.env.error({ line: p.line, col: p.col }, p.message);
+    return value === INVALID ? undefined : value;
+  }
+}
+
+interface KeyEntry {
+  keyAt: Pos;
+  value: unknown;
+}
+
+/**
+ * A mapping's entries by key. Unknown and duplicate keys are reported (with a
+ * did-you-mean); missing required keys too. Null when the node is not a mapping.
+ */
+export function keysOf(
+  node: unknown,
+  known: readonly string[],
+  required: readonly string[],
+  what: string,
+  env: Env,
+  fallback: Pos,
+): Map<string, KeyEntry> | null {
+  const at = posOf(node, env, fallback);
+  if (!isMap(node)) {
+    env.error(
+      at,
+      `${what}: expected a mapping with keys ${known.join(", ")}, found ${kindOf(node)}`,
+    );
+    return null;
+  }
+  const out = new Map<string, KeyEntry>();
+  for (const pair of node.items) {
+    const keyAt = posOf(pair.key, env, at);
+    if (!isScalar(pair.key) || pair.key.value === null || typeof pair.key.value === "object") {
+      env.error(keyAt, `${what}: keys must be plain names`);
+      continue;
+    }
+    const key = String(pair.key.value);
+    const first = out.get(key);
+    if (first !== undefined) {
+      env.error(
+        keyAt,
+        `duplicate key "${key}" in ${what} (first at line ${first.keyAt.line}, col ${first.keyAt.col}); keep one`,
+      );
+      continue;
+    }
+    if (!known.includes(key)) {
+      const guess = closest(key, known);
+      env.error(
+        keyAt,
+        `unknown key "${key}" in ${what}; ${guess ? `did you mean "${guess}"?` : `known keys: ${known.join(", ")}`}`,
+      );
+      continue;
+    }
+    out.set(key, { keyAt, value: pair.value });
+  }
+  for (const r of required) {
+    if (!out.has(r)) env.error(at, `missing required key "${r}" in ${what}`);
+  }
+  return out;
+}
+
+function kindOf(node: unknown): string {
+  if (isMap(node)) return "a mapping";
+  if (isSeq(node)) return "a list";
+  if (isScalar(node)) {
+    const v = node.value;
+    return v === null
+      ? "an empty value"
+      : typeof v === "string"
+        ? `"${v}"`
+        : `${typeof v} ${String(v)}`;
+  }
+  return node === null || node === undefined ? "an empty value" : "an unsupported value";
+}
+
+function isEmpty(node: unknown): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
+}
+
+/** Items of a list node with their positions; an empty value is no items. */
+function itemsOf(
+  node: unknown,
+  what: string,
+  env: Env,
+  fallback: Pos,
+): { node: unknown; at: Pos }[] | null {
+  if (isEmpty(node)) return [];
+  if (!isSeq(node)) {
+    env.error(posOf(node, env, fallback), `${what}: expected a list, found ${kindOf(node)}`);
+    return null;
+  }
+  return node.items.map((n) => ({ node: n, at: posOf(n, env, fallback) }));
+}
+
+const idSchema = string({ pattern: ID, patternText: ID_TEXT });
+const nameSchema = string({ minLength: 1 });
+const textSchema = string();
+const severitySchema = string({ enum: SEVERITIES });
+const triggerSchema = string({ enum: TRIGGERS });
+const stringList = array(string({ minLength: 1 }), { expected: "a list of strings" });
+const enabledSchema = boolean();
+
+/** The `variables:` section: NAME -> a scalar or a list of scalars. */
+export function readVariables(doc: Document, env: Env): Map<string, { value: VarValue; at: Pos }> {
+  const out = new Map<string, { value: VarValue; at: Pos }>();
+  const top = doc.contents;
+  if (!isMap(top)) return out;
+  const pair = top.items.find((p) => isScalar(p.key) && p.key.value === "variables");
+  if (pair === undefined || isEmpty(pair.value)) return out;
+  const at0 = posOf(pair.key, env, { line: 1, col: 1 });
+  if (!isMap(pair.value)) {
+    env.error(
+      posOf(pair.value, env, at0),
+      `variables: expected a mapping of NAME: value, found ${kindOf(pair.value)}`,
+    );
+    return out;
+  }
+  for (const p of pair.value.items) {
+    const keyAt = posOf(p.key, env, at0);
+    const name = isScalar(p.key) ? String(p.key.value) : "";
+    if (!VARIABLE.test(`$${name}`)) {
+      env.error(
+        keyAt,
+        `variables: "${name}" is not a variable name (letters, digits and _, not starting with a digit)`,
+      );
+      continue;
+    }
+    if (out.has(name)) {
+      env.error(keyAt, `variables: duplicate variable "${name}"`);
+      continue;
+    }
+    const v = p.value;
+    const valueAt = posOf(v, env, keyAt);
+    const scalarOf = (n: unknown): string | number | null => {
+      if (!isScalar(n)) return null;
+      return typeof n.value === "string" || typeof n.value === "number" ? n.value : null;
+    };
+    if (isSeq(v)) {
+      const items = v.items.map(scalarOf);
+      if (items.some((x) => x === null)) {
+        env.error(valueAt, `variables.${name}: list items are text or numbers`);
+        continue;
+      }
+      out.set(name, { value: items.map(String), at: keyAt });
+      continue;
+    }
+    const s = scalarOf(v);
+    if (s === null) {
+      env.error(
+        valueAt,
+        `variables.${name}: expected text, a number or a list of them, found ${kindOf(v)}`,
+      );
+      continue;
+    }
+    out.set(name, { value: s, at: keyAt });
+  }
+  return out;
+}
+
+/** Reads one rule file's rules, exceptions and sets. */
+export function readFile(doc: Document, r: Reader): FileDrafts {
+  const env = r.env;
+  const out: FileDrafts = { rules: [], exceptions: [], sets: [] };
+  if (isEmpty(doc.contents)) return out;
+  const top = keysOf(doc.contents, FILE_KEYS, [], "the rule file", env, { line: 1, col: 1 });
+  if (top === null) return out;
+  const rules = top.get("rules");
+  if (rules !== undefined) {
+    const items = itemsOf(rules.value, "rules", env, rules.keyAt);
+    items?.forEach((it, i) => {
+      out.rules.push(readRule(it.node, it.at, `rules[${i}]`, r));
+    });
+  }
+  const exceptions = top.get("exceptions");
+  if (exceptions !== undefined) {
+    const items = itemsOf(exceptions.value, "exceptions", env, exceptions.keyAt);
+    items?.forEach((it, i) => {
+      out.exceptions.push(readException(it.node, it.at, `exceptions[${i}]`, r));
+    });
+  }
+  const sets = top.get("sets");
+  if (sets !== undefined && !isEmpty(sets.value)) {
+    if (!isMap(sets.value)) {
+      env.error(
+        posOf(sets.value, env, sets.keyAt),
+        `sets: expected a mapping of NAME: entries, found ${kindOf(sets.value)}`,
+      );
+    } else {
+      for (const p of sets.value.items) {
+        const d = readSet(p.key, p.value, r);
+        if (d !== null) out.sets.push(d);
+      }
+    }
+  }
+  return out;
+}
+
+function readRule(node: unknown, at: Pos, path: string, r: Reader): RuleDraft {
+  const env = r.env;
+  const draft: RuleDraft = {
+    at,
+    idAt: at,
+    triggerAt: at,
+    description: "",
+    tags: [],
+    references: [],
+    enabled: true,
+  };
+  const keys = keysOf(
+    node,
+    RULE_KEYS,
+    ["id", "name", "severity", "trigger"],
+    `rule ${path}`,
+    env,
+    at,
+  );
+  if (keys === null) return draft;
+  const get = (k: string) => keys.get(k);
+  const valueAt = (e: KeyEntry) => posOf(e.value, env, e.keyAt);
+  const id = get("id");
+  if (id !== undefined) {
+    draft.idAt = valueAt(id);
+    const v = r.leaf(idSchema, id.value, id.keyAt, `${path}.id`);
+    if (v !== undefined) draft.id = v;
+  }
+  const label = draft.id === undefined ? path : `rule ${draft.id}`;
+  const name = get("name");
+  if (name !== undefined) draft.name = r.leaf(nameSchema, name.value, name.keyAt, `${label}: name`);
+  const description = get("description");
+  if (description !== undefined) {
+    draft.description =
+      r.leaf(textSchema, description.value, description.keyAt, `${label}: description`) ?? "";
+  }
+  const severity = get("severity");
+  if (severity !== undefined)
+    draft.severity = r.leaf(severitySchema, severity.value, severity.keyAt, `${label}: severity`);
+  const tags = get("tags");
+  if (tags !== undefined)
+    draft.tags = r.leaf(stringList, tags.value, tags.keyAt, `${label}: tags`) ?? [];
+  const refs = get("references");
+  if (refs !== undefined)
+    draft.references = r.leaf(stringList, refs.value, refs.keyAt, `${label}: references`) ?? [];
+  const enabled = get("enabled");
+  if (enabled !== undefined)
+    draft.enabled =
+      r.leaf(enabledSchema, enabled.value, enabled.keyAt, `${label}: enabled`) ?? true;
+  const trigger = get("trigger");
+  if (trigger !== undefined) {
+    draft.triggerAt = valueAt(trigger);
+    draft.trigger = r.leaf(triggerSchema, trigger.value, trigger.keyAt, `${label}: trigger`);
+  }
+  const threshold = get("threshold");
+  if (threshold !== undefined) {
+    draft.thresholdAt = threshold.keyAt;
+    const t = readThreshold(threshold.value, threshold.keyAt, label, env);
+    if (t !== null) draft.thresholds = t;
+  }
+  const when = get("when");
+  if (when !== undefined) {
+    draft.whenAt = when.keyAt;
+    draft.when = readWhen(when.value, when.keyAt, label, env);
+  }
+  return draft;
+}
+
+function readWhen(node: unknown, keyAt: Pos, label: string, env: Env): Cond | null {
+  if (isEmpty(node)) {
+    env.error(
+      keyAt,
+      `${label}: when: is empty; add conditions, or remove it to match everything at the trigger`,
+    );
+    return null;
+  }
+  const v = toVal(node, env, keyAt);
+  if (v === null) return null;
+  // Parsed even when broken, for the problems further in; used only when whole.
+  const c = parseWhen(v, env);
+  return v.broken ? null : c;
+}
+
+/** `threshold: { bytes_out: 50MB }`: one or more limits; the rule fires as the flow crosses each. */
+function readThreshold(node: unknown, keyAt: Pos, label: string, env: Env): ThresholdSpec[] | null {
+  const keys = keysOf(node, THRESHOLD_KEYS, [], `${label}: threshold`, env, keyAt);
+  if (keys === null) return null;
+  if (keys.size === 0) {
+    env.error(
+      posOf(node, env, keyAt),
+      `${label}: threshold needs at least one of bytes_out, bytes_in, duration`,
+    );
+    return null;
+  }
+  const out: ThresholdSpec[] = [];
+  let ok = true;
+  for (const [kind, e] of keys) {
+    const v = toVal(e.value, env, e.keyAt);
+    if (v === null) {
+      ok = false;
+      continue;
+    }
+    const unit = kind === "duration" ? "seconds" : "bytes";
+    if (v.t !== "scalar" || (typeof v.v !== "string" && typeof v.v !== "number")) {
+      env.error(
+        v.at,
+        `${label}: threshold ${kind}: expected one amount such as ${kind === "duration" ? '"1h"' : '"50MB"'}`,
+      );
+      ok = false;
+      continue;
+    }
+    const n = parseAmount(v.v, unit);
+    if (typeof n === "string" || n <= 0) {
+      env.error(
+        v.at,
+        `${label}: threshold ${kind}: ${typeof n === "string" ? n : "must be above 0"}`,
+      );
+      ok = false;
+      continue;
+    }
+    out.push({ kind: kind as ThresholdKind, value: n, text: String(v.v) });
+  }
+  return ok ? out : null;
+}
+
+function readException(node: unknown, at: Pos, path: string, r: Reader): ExceptionDraft {
+  const env = r.env;
+  const draft: ExceptionDraft = { at, idAt: at, expiresAt: Number.POSITIVE_INFINITY };
+  const keys = keysOf(node, EXCEPTION_KEYS, ["id", "reason"], `exception ${path}`, env, at);
+  if (keys === null) return draft;
+  const id = keys.get("id");
+  if (id !== undefined) {
+    draft.idAt = posOf(id.value, env, id.keyAt);
+    draft.id = r.leaf(idSchema, id.value, id.keyAt, `${path}.id`);
+  }
+  const label = draft.id === undefined ? path : `exception ${draft.id}`;
+  const reason = keys.get("reason");
+  if (reason !== undefined) {
+    const v = r.leaf(textSchema, reason.value, reason.keyAt, `${label}: reason`);
+    if (v !== undefined && v.trim() === "") {
+      env.error(
+        posOf(reason.value, env, reason.keyAt),
+        `${label}: reason is empty; say why this traffic is allowed`,
+      );
+    } else if (v !== undefined) {
+      draft.reason = v;
+    }
+  }
+  const owner = keys.get("owner");
+  if (owner !== undefined)
+    draft.owner = r.leaf(nameSchema, owner.value, owner.keyAt, `${label}: owner`);
+  const expires = keys.get("expires");
+  if (expires !== undefined) {
+    const pos = posOf(expires.value, env, expires.keyAt);
+    draft.expiresPos = pos;
+    const v = expires.value;
+    const text =
+      isScalar(v) && (typeof v.value === "string" || v.value instanceof Date)
+        ? String(v.value)
+        : undefined;
+    const t = text === undefined ? undefined : parseExpiry(text);
+    if (t === undefined || typeof t === "string") {
+      env.error(
+        pos,
+        `${label}: expires: ${t ?? `expected a date such as 2026-12-31, found ${kindOf(v)}`}`,
+      );
+    } else {
+      draft.expires = text!;
+      draft.expiresAt = t;
+    }
+  }
+  const rules = keys.get("rules");
+  if (rules !== undefined) {
+    const ids: { id: string; at: Pos }[] = [];
+    const list = isSeq(rules.value) ? rules.value.items : [rules.value];
+    for (const n of list) {
+      const a = posOf(n, env, rules.keyAt);
+      const v = r.leaf(idSchema, n, a, `${label}: rules`);
+      if (v !== undefined) ids.push({ id: v, at: a });
+    }
+    if (list.length === 0)
+      env.error(posOf(rules.value, env, rules.keyAt), `${label}: rules is an empty list`);
+    draft.rules = ids;
+  }
+  const when = keys.get("when");
+  if (when !== undefined) {
+    draft.whenAt = when.keyAt;
+    draft.when = readWhen(when.value, when.keyAt, label, env);
+  }
+  if (rules === undefined && when === undefined) {
+    env.error(
+      at,
+      `${label}: needs rules:, when: or both; an exception with neither would silence every rule`,
+    );
+  }
+  return draft;
+}
+
+function readSet(keyNode: unknown, node: unknown, r: Reader): SetDraft | null {
+  const env = r.env;
+  const at = posOf(keyNode, env, { line: 1, col: 1 });
+  const name = isScalar(keyNode) ? String(keyNode.value) : "";
+  if (!SET_NAME.test(name)) {
+    env.error(at, `sets: "${name}" is not a set name (letters, digits, _ and -, at most 64)`);
+    return null;
+  }
+  const draft: SetDraft = { name, at, entries: [] };
+  const entriesOf = (n: unknown, fallback: Pos): boolean => {
+    const v = toVal(n, env, fallback);
+    if (v === null || v.broken) return false;
+    const items = v.t === "list" ? v.items : [v];
+    for (const it of items) {
+      if (it.t !== "scalar" || it.v === null || typeof it.v === "boolean") {
+        env.error(
+          it.at,
+          `set ${name}: entries are names, networks or AS numbers, found ${it.t === "scalar" ? String(it.v) : `a ${it.t}`}`,
+        );
+        return false;
+      }
+      draft.entries.push(it);
+    }
+    return true;
+  };
+  if (isSeq(node)) {
+    entriesOf(node, at);
+    if (node.items.length === 0) env.warn(at, `set ${name} is empty`);
+    return draft;
+  }
+  const keys = keysOf(node, SET_KEYS, [], `set ${name}`, env, at);
+  if (keys === null) return null;
+  const description = keys.get("description");
+  if (description !== undefined) {
+    const d = r.leaf(textSchema, description.value, description.keyAt, `set ${name}: description`);
+    if (d !== undefined) draft.description = d;
+  }
+  const entries = keys.get("entries");
+  if (entries !== undefined && !isEmpty(entries.value)) entriesOf(entries.value, entries.keyAt);
+  const file = keys.get("file");
+  if (file !== undefined) {
+    const v = toVal(file.value, env, file.keyAt);
+    if (v !== null) {
+      if (v.t !== "scalar" || typeof v.v !== "string" || v.v.trim() === "") {
+        env.error(v.at, `set ${name}: file: expected a path`);
+      } else {
+        draft.file = { path: v.v, at: v.at };
+      }
+    }
+  }
+  if (entries === undefined && file === undefined) {
+    env.error(at, `set ${name}: give entries:, file: or both`);
+  }
+  return draft;
+}
