@@ -7,6 +7,7 @@ import { runDevices } from "./devices.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { runGeoip } from "./geoip.js";
 import { runReplay } from "./replay.js";
+import { runRules } from "./rules.js";
 
 const MAIN_HELP = `Usage: egressd <command> [options]
 
@@ -17,6 +18,7 @@ Commands:
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
   devices          list the device inventory (--report: the phase-out view)
   geoip ADDRESS... what egressd knows about an address: scope, country, AS
+  rules check      validate rule files (rules list: id, severity, trigger, tags)
   config check     validate a config file (config schema: print its JSON Schema)
 
 Options:
@@ -52,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       return runDevices(rest);
     case "geoip":
       return runGeoip(rest);
+    case "rules":
+      return runRules(rest);
     case "config":
       return runConfig(rest);
     default:

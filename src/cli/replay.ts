@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { alertRecord } from "../alert/alert-record.js";
 import { openCapture } from "../capture/open.js";
 import type { SourceResult } from "../capture/source.js";
 import type { DeviceGroupConfig, EgressdConfig } from "../config/config.js";
@@ -24,6 +25,8 @@ import { addProtocolFields, protocolEventRecord } from "../output/protocol-field
 import { Pipeline } from "../pipeline.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import { DEFAULT_INSPECTOR_OPTIONS, type ProtocolEventKind } from "../protocols/inspector.js";
+import { formatRuleProblem, loadRuleFiles, type RuleSet } from "../rules/index.js";
+import { RuleTriggers } from "../rules/triggers.js";
 import { StoreError } from "../store/sqlite.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { openGeoIp } from "./geoip-setup.js";
@@ -56,6 +59,10 @@ Options:
       --no-protocols      decode and track flows only: no DNS/TLS/HTTP/NTP
                           parsing and no destination names (for benchmarks)
       --no-geoip          no scope, country or AS for the endpoints
+      --alerts            write the alerts the rules raise (ECS, event.kind
+                          "alert", one per line) instead of flow records
+      --rules PATH        rule file or folder (repeatable; default: rules/)
+      --var NAME=VALUE    set a rule variable (repeatable; a,b,c is a list)
       --inventory DB      keep the device inventory in this SQLite file (created
                           if missing, updated if not; see egressd devices);
                           without it the inventory lives for this run only
@@ -81,6 +88,8 @@ interface ReplayOptions {
   protocols: boolean;
   geoip: boolean;
   inventory: string | undefined;
+  /** --alerts: the rule files to load and the variables to give them; null = no rules. */
+  rules: { paths: string[]; variables: Record<string, string | string[]> } | null;
   input: string;
   output: string | undefined;
   summary: "text" | "json" | "none";
@@ -103,6 +112,9 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
       config: { type: "string", short: "c" },
       "no-geoip": { type: "boolean" },
       inventory: { type: "string" },
+      alerts: { type: "boolean" },
+      rules: { type: "string", multiple: true },
+      var: { type: "string", multiple: true },
       output: { type: "string", short: "o" },
       summary: { type: "string", default: "text" },
       progress: { type: "boolean" },
@@ -166,6 +178,9 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     protocols: !values["no-protocols"],
     geoip: !values["no-geoip"],
     inventory: values.inventory,
+    rules: values.alerts
+      ? { paths: values.rules ?? ["rules"], variables: parseVariables(values.var ?? []) }
+      : null,
     input: positionals[0]!,
     output: values.output,
     summary,
@@ -191,6 +206,17 @@ export async function runReplay(argv: string[]): Promise<number> {
   const inventory = createInventory(parsed, geoip);
   const enricher = new FlowEnricher(geoip, inventory);
   const writer = new LineWriter(parsed.output);
+  const ruleSet = parsed.rules !== null ? loadRules(parsed) : null;
+  let alertsWritten = 0;
+  const triggers =
+    ruleSet !== null
+      ? new RuleTriggers(ruleSet, (ctx) => {
+          for (const match of ruleSet.evaluate(ctx)) {
+            writer.write(JSON.stringify(alertRecord(match, ctx)));
+            alertsWritten++;
+          }
+        })
+      : null;
   let flowsWritten = 0;
   let eventsWritten = 0;
   const protocols = parsed.protocols
@@ -213,12 +239,14 @@ export async function runReplay(argv: string[]): Promise<number> {
           addProtocolFields(record, flow.app as FlowApp | null, flow.domain, flow.nameSource);
         }
         addEnrichmentFields(record, flow);
-        writer.write(JSON.stringify(record));
+        // With --alerts the output is the alerts; flows are still tracked and counted.
+        if (ruleSet === null) writer.write(JSON.stringify(record));
         flowsWritten++;
       },
     },
     protocols,
     enricher,
+    triggers,
   );
 
   pipeline.onUnsupportedInterface = (error) => {
@@ -268,6 +296,7 @@ export async function runReplay(argv: string[]): Promise<number> {
     protocols: pipeline.inspector ? { ...pipeline.inspector.stats.recognised } : {},
     names_learned: pipeline.inspector?.names.stats.learned ?? 0,
     names_evicted: pipeline.inspector?.names.stats.evictions ?? 0,
+    alerts: alertsWritten,
     devices: inventory.stats.devices,
     devices_learned: inventory.stats.learned,
     devices_evicted: inventory.stats.evicted,
@@ -322,6 +351,34 @@ function createInventory(parsed: ReplayOptions, geoip: GeoIp | null): Inventory 
     if (err instanceof StoreError) throw new InputError(err.message);
     throw err;
   }
+}
+
+/** --var name=value (name=a,b,c for a list). */
+function parseVariables(pairs: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--var needs NAME=VALUE, got "${pair}"`);
+    const value = pair.slice(eq + 1);
+    out[pair.slice(0, eq)] = value.includes(",") ? value.split(",").map((v) => v.trim()) : value;
+  }
+  return out;
+}
+
+/** Loads the rule files; any error is the operator's input error, every problem listed. */
+function loadRules(parsed: ReplayOptions): RuleSet {
+  const { ruleSet, problems } = loadRuleFiles(parsed.rules!.paths, {
+    variables: parsed.rules!.variables,
+    groups: parsed.config.devices.groups.map((g) => g.name),
+  });
+  for (const p of problems) {
+    if (p.severity === "warning") process.stderr.write(`${formatRuleProblem(p)}\n`);
+  }
+  if (ruleSet === null) {
+    const errors = problems.filter((p) => p.severity === "error").map(formatRuleProblem);
+    throw new InputError(`rules have errors:\n${errors.join("\n")}`);
+  }
+  return ruleSet;
 }
 
 /** A config group as the inventory takes it: selectors the file left out are absent, not empty. */
