@@ -504,17 +504,21 @@ if (egressdProblem) {
   if (instructions?.error) {
     console.log(`instruction count: could not run: ${instructions.error}`);
   } else if (instructions) {
-    overhead = instructions.overheadAll;
+    // The verdict is on the pipeline thread: it is what limits packets/s. V8's helper
+    // threads (concurrent compilation of code that turns hot in these passes, GC marking)
+    // run on the other core and their share moves with machine load; printed beside it.
+    overhead = instructions.overheadMain;
     const m = (n) => `${(n / 1e6).toFixed(0)}M`;
+    const pct = (x) => `+${(x * 100).toFixed(1)}%`;
     console.log(
-      `instructions per warm pass (callgrind): decode + flows ${m(instructions.offAll)}, with protocols ${m(instructions.onAll)}: +${(instructions.overheadAll * 100).toFixed(1)}% (pipeline thread alone: +${(instructions.overheadMain * 100).toFixed(1)}%)`,
+      `instructions per warm pass, pipeline thread (callgrind): decode + flows ${m(instructions.offMain)}, with protocols ${m(instructions.onMain)}: ${pct(instructions.overheadMain)} (all threads ${pct(instructions.overheadAll)})`,
     );
     console.log(
-      `full pipeline (protocols + GeoIP enrichment), callgrind: ${m(instructions.fullAll)}: +${(instructions.fullOverheadAll * 100).toFixed(1)}% over decode + flows (target <= ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%)`,
+      `full pipeline (protocols + GeoIP + devices), pipeline thread: ${m(instructions.fullMain)}: ${pct(instructions.fullOverheadMain)} over decode + flows (all threads ${pct(instructions.fullOverheadAll)}; target <= ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%)`,
     );
-    if (!(instructions.fullOverheadAll <= TARGET_PROTOCOL_OVERHEAD))
+    if (!(instructions.fullOverheadMain <= TARGET_PROTOCOL_OVERHEAD))
       failures.push(
-        `the full pipeline costs ${(instructions.fullOverheadAll * 100).toFixed(1)}% > ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%`,
+        `the full pipeline costs ${pct(instructions.fullOverheadMain)} > ${(TARGET_PROTOCOL_OVERHEAD * 100).toFixed(0)}%`,
       );
   }
   console.log(
