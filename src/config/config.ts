@@ -8,11 +8,13 @@ import { field, type Infer, type JsonSchema, object } from "./schema.js";
 import { devicesSection } from "./sections/devices.js";
 import { flowsSection } from "./sections/flows.js";
 import { geoipSection } from "./sections/geoip.js";
+import { rulesSection } from "./sections/rules.js";
 import { sensorSection } from "./sections/sensor.js";
 
 export type { DeviceGroupConfig, DevicesConfig } from "./sections/devices.js";
 export type { FlowsConfig } from "./sections/flows.js";
 export type { GeoipConfig } from "./sections/geoip.js";
+export type { RulesConfig } from "./sections/rules.js";
 export type { SensorConfig } from "./sections/sensor.js";
 
 export const egressdSchema = object(
@@ -24,6 +26,7 @@ export const egressdSchema = object(
     ),
     devices: field(devicesSection, "The watched devices: inventory bounds and device groups."),
     flows: field(flowsSection, "Flow table bounds and timeouts."),
+    rules: field(rulesSection, "Which rules run, and the values of their variables."),
   },
   { description: "egressd configuration (config/egressd.yaml)." },
 );

@@ -338,6 +338,81 @@ export interface ArrayOptions<T> {
   unique?: { key: keyof T & string; what: string };
 }
 
+/**
+ * A mapping from names the user chooses (rule variables, say) to values of one schema.
+ * Keys must match `keyPattern`; each value is parsed with its own position.
+ */
+export function map<T>(
+  value: Schema<T>,
+  options: { keyPattern: RegExp; keyText: string; description?: string },
+): Schema<Record<string, T>> {
+  const expected = "a mapping";
+  return {
+    expected,
+    empty: {},
+    parse(node, at, path, ctx) {
+      const n = deref(node, ctx);
+      const where = positionOf(n, at, ctx);
+      if (isEmptyValue(n)) return {};
+      if (!isMap(n)) {
+        report(ctx, where, prefixed(path, `expected ${expected}, found ${describeNode(n)}`));
+        return INVALID;
+      }
+      const out: Record<string, T> = {};
+      let ok = true;
+      for (const pair of n.items) {
+        const keyNode = deref(pair.key, ctx);
+        const keyAt = positionOf(keyNode, where, ctx);
+        const key = isScalar(keyNode) ? String(keyNode.value) : "";
+        if (!options.keyPattern.test(key)) {
+          report(
+            ctx,
+            keyAt,
+            prefixed(path, `key ${JSON.stringify(key)} must be ${options.keyText}`),
+          );
+          ok = false;
+          continue;
+        }
+        const parsed = value.parse(pair.value, keyAt, path === "" ? key : `${path}.${key}`, ctx);
+        if (parsed === INVALID) ok = false;
+        else out[key] = parsed;
+      }
+      return ok ? out : INVALID;
+    },
+    jsonSchema: () => {
+      const json: JsonSchema = {
+        type: "object",
+        propertyNames: { pattern: options.keyPattern.source },
+        additionalProperties: value.jsonSchema(),
+      };
+      if (options.description) json.description = options.description;
+      return json;
+    },
+  };
+}
+
+/** The first of several schemas that accepts a value (a variable may be text, a number or a list). */
+export function oneOf<T>(expected: string, schemas: readonly Schema<T>[]): Schema<T> {
+  return {
+    expected,
+    parse(node, at, path, ctx) {
+      for (const schema of schemas) {
+        const trial: ParseContext = { ...ctx, problems: [] };
+        const result = schema.parse(node, at, path, trial);
+        if (result !== INVALID && trial.problems.length === 0) return result;
+      }
+      const n = deref(node, ctx);
+      report(
+        ctx,
+        positionOf(n, at, ctx),
+        prefixed(path, `expected ${expected}, found ${describeNode(n)}`),
+      );
+      return INVALID;
+    },
+    jsonSchema: () => ({ anyOf: schemas.map((x) => x.jsonSchema()) }),
+  };
+}
+
 export function array<T>(item: Schema<T>, options: ArrayOptions<T> = {}): Schema<T[]> {
   const { minItems, maxItems, unique } = options;
   const expected = options.expected ?? "a list";

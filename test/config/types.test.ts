@@ -6,6 +6,7 @@ import type {
   EgressdConfig,
   FlowsConfig,
   GeoipConfig,
+  RulesConfig,
   SensorConfig,
 } from "../../src/config/config.js";
 import { parseConfig } from "../../src/config/load.js";
@@ -20,6 +21,11 @@ describe("the config type is derived from the schema", () => {
       geoip: GeoipConfig;
       devices: DevicesConfig;
       flows: FlowsConfig;
+      rules: RulesConfig;
+    }>();
+    expectTypeOf<RulesConfig>().toEqualTypeOf<{
+      paths: string[];
+      variables: Record<string, string | number | string[]>;
     }>();
     expectTypeOf<SensorConfig>().toEqualTypeOf<{ name: string }>();
     expectTypeOf<GeoipConfig>().toEqualTypeOf<{
