@@ -38,7 +38,13 @@ describe("generated JSON Schema", () => {
   test("is draft 2020-12 and closed at every level", () => {
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(["sensor", "geoip", "devices", "flows", "rules"]);
+    expect(Object.keys(schema.properties)).toEqual([
+      "sensor",
+      "geoip",
+      "devices",
+      "flows",
+      "rules",
+    ]);
     const objects: any[] = [];
     const walk = (s: any) => {
       if (s === null || typeof s !== "object") return;
