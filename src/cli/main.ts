@@ -18,7 +18,8 @@ Commands:
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
   devices          list the device inventory (--report: the phase-out view)
   geoip ADDRESS... what egressd knows about an address: scope, country, AS
-  rules check      validate rule files (rules list: id, severity, trigger, tags)
+  rules check      validate rule files (rules list: id, severity, trigger, tags;
+                   rules test: run the test cases the rule files carry)
   config check     validate a config file (config schema: print its JSON Schema)
 
 Options:

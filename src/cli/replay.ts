@@ -1,37 +1,14 @@
 import { parseArgs } from "node:util";
-import { alertRecord } from "../alert/alert-record.js";
-import { openCapture } from "../capture/open.js";
-import type { SourceResult } from "../capture/source.js";
-import type { DeviceGroupConfig, EgressdConfig } from "../config/config.js";
+import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
-import { FlowEnricher } from "../enrich/flow-enricher.js";
-import type { GeoIp } from "../enrich/geoip/index.js";
-import type { Flow } from "../flow/flow.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowOptions, parseTimeouts } from "../flow/options.js";
-import type { FlowEndReason } from "../flow/table.js";
-import {
-  type DeviceGroupSpec,
-  DeviceGroups,
-  GroupSpecError,
-  Inventory,
-  isPrivateAddress,
-  openInventory,
-} from "../inventory/index.js";
-import { addEnrichmentFields } from "../output/enrichment-fields.js";
-import { flowRecord } from "../output/flow-record.js";
 import { LineWriter } from "../output/line-writer.js";
-import { addProtocolFields, protocolEventRecord } from "../output/protocol-fields.js";
-import { Pipeline } from "../pipeline.js";
-import type { FlowApp } from "../protocols/flow-app.js";
-import { DEFAULT_INSPECTOR_OPTIONS, type ProtocolEventKind } from "../protocols/inspector.js";
+import type { ProtocolEventKind } from "../protocols/inspector.js";
 import { formatRuleProblem, loadRuleFiles, type RuleSet } from "../rules/index.js";
-import { RuleTriggers } from "../rules/triggers.js";
-import { StoreError } from "../store/sqlite.js";
+import { CaptureRun, type CaptureSetup, openCaptureFile, type RunOptions } from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
-import { openGeoIp } from "./geoip-setup.js";
-import { ProgressBar } from "./progress.js";
-import { printSummary, type ReplaySummary } from "./summary.js";
+import { printSummary } from "./summary.js";
 
 export const REPLAY_HELP = `Usage: egressd replay [options] FILE|-
 
@@ -196,161 +173,35 @@ export async function runReplay(argv: string[]): Promise<number> {
     process.stdout.write(REPLAY_HELP);
     return ExitCode.OK;
   }
-  let source: Awaited<ReturnType<typeof openCapture>>;
-  try {
-    source = await openCapture(parsed.input);
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-  const geoip = parsed.geoip ? openGeoIp(parsed.config.geoip, "replay") : null;
-  const inventory = createInventory(parsed, geoip);
-  const enricher = new FlowEnricher(geoip, inventory);
+  const source = await openCaptureFile(parsed.input);
+  const setup: CaptureSetup = { config: parsed.config, geoip: parsed.geoip, command: "replay" };
+  if (parsed.inventory !== undefined) setup.inventoryDb = parsed.inventory;
+  const run = new CaptureRun(setup);
   const writer = new LineWriter(parsed.output);
   const ruleSet = parsed.rules !== null ? loadRules(parsed) : null;
-  let alertsWritten = 0;
-  const triggers =
-    ruleSet !== null
-      ? new RuleTriggers(ruleSet, (ctx) => {
-          for (const match of ruleSet.evaluate(ctx)) {
-            writer.write(JSON.stringify(alertRecord(match, ctx)));
-            alertsWritten++;
-          }
-        })
-      : null;
-  let flowsWritten = 0;
-  let eventsWritten = 0;
-  const protocols = parsed.protocols
-    ? {
-        options: { ...DEFAULT_INSPECTOR_OPTIONS, events: parsed.events },
-        sink: {
-          event(e: Parameters<typeof protocolEventRecord>[0]) {
-            writer.write(JSON.stringify(protocolEventRecord(e)));
-            eventsWritten++;
-          },
-        },
-      }
-    : null;
-  const pipeline = new Pipeline(
-    parsed.flowOptions,
-    {
-      flowEnded(flow: Flow, reason: FlowEndReason) {
-        const record = flowRecord(flow, reason);
-        if (parsed.protocols) {
-          addProtocolFields(record, flow.app as FlowApp | null, flow.domain, flow.nameSource);
-        }
-        addEnrichmentFields(record, flow);
-        // With --alerts the output is the alerts; flows are still tracked and counted.
-        if (ruleSet === null) writer.write(JSON.stringify(record));
-        flowsWritten++;
-      },
-    },
-    protocols,
-    enricher,
-    triggers,
-  );
-
-  pipeline.onUnsupportedInterface = (error) => {
-    process.stderr.write(
-      `egressd replay: ${source.name}: ${error.message}; its packets are skipped\n`,
-    );
+  const write = (record: Record<string, unknown>) => writer.write(JSON.stringify(record));
+  const options: RunOptions = {
+    flowOptions: parsed.flowOptions,
+    protocols: parsed.protocols,
+    events: parsed.events,
+    ruleSet,
+    onEvent: write,
+    onAlert: write,
+    progress: parsed.progress,
   };
-
-  let heapPeak = process.memoryUsage().heapUsed;
-  const heapSampler = setInterval(() => {
-    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-  }, 250);
-  heapSampler.unref();
-  const progress = parsed.progress
-    ? new ProgressBar(source, () => pipeline.counters.packets)
-    : undefined;
-  progress?.start();
-
-  const started = process.hrtime.bigint();
-  let result: SourceResult;
-  try {
-    result = await source.run(pipeline);
-  } finally {
-    progress?.stop();
-    clearInterval(heapSampler);
-  }
-  pipeline.finish();
+  // With --alerts the output is the alerts; flows are still tracked and counted.
+  if (ruleSet === null) options.onFlow = write;
+  const summary = await run.run(source, options);
   writer.close();
-  geoip?.close();
-  inventory.close();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
-
-  const c = pipeline.counters;
-  const stats = pipeline.flows.stats;
-  const summary: ReplaySummary = {
-    input: source.name,
-    packets: c.packets,
-    bytes: c.bytes,
-    ip_packets: c.ipPackets,
-    non_ip_packets: c.nonIpPackets,
-    skipped_packets: c.skippedPackets,
-    anomalies_total: pipeline.anomalies.total(),
-    anomalies: pipeline.anomalies.toObject(),
-    flows: flowsWritten,
-    events: eventsWritten,
-    protocols: pipeline.inspector ? { ...pipeline.inspector.stats.recognised } : {},
-    names_learned: pipeline.inspector?.names.stats.learned ?? 0,
-    names_evicted: pipeline.inspector?.names.stats.evictions ?? 0,
-    alerts: alertsWritten,
-    devices: inventory.stats.devices,
-    devices_learned: inventory.stats.learned,
-    devices_evicted: inventory.stats.evicted,
-    flows_created: stats.created,
-    flows_evicted: stats.evicted,
-    flows_ended: { ...stats.ended },
-    fragments_attributed: stats.fragmentsAttributed,
-    fragments_unattributed: stats.fragmentsUnattributed,
-    icmp_errors_attributed: stats.icmpErrorsAttributed,
-    duration_seconds: seconds,
-    packets_per_second: seconds > 0 ? c.packets / seconds : 0,
-    bytes_per_second: seconds > 0 ? c.bytes / seconds : 0,
-    heap_used_peak_bytes: heapPeak,
-    max_rss_bytes: process.resourceUsage().maxRSS * 1024,
-  };
-  if (result.error) {
-    summary.error = { message: result.error.message, offset: result.error.offset };
-  }
+  run.close();
   // The error line comes first so the summary stays the last line (scripts read `tail -1`).
-  if (result.error) {
+  if (summary.error) {
     process.stderr.write(
-      `egressd replay: ${source.name}: ${result.error.message} (the ${withCount(c.packets)} before byte offset ${result.error.offset} were processed and their flows written)\n`,
+      `egressd replay: ${source.name}: ${summary.error.message} (the ${withCount(summary.packets)} before byte offset ${summary.error.offset} were processed and their flows written)\n`,
     );
   }
   printSummary(summary, parsed.summary);
-  return result.error ? ExitCode.ERROR : ExitCode.OK;
-}
-
-/**
- * The device inventory: the config's groups, and what is local from GeoIP's scope (or,
- * without GeoIP, the private and special ranges). In memory unless --inventory names a
- * database, which is loaded first and saved at the end.
- */
-function createInventory(parsed: ReplayOptions, geoip: GeoIp | null): Inventory {
-  let groups: DeviceGroups;
-  try {
-    groups = new DeviceGroups(parsed.config.devices.groups.map(groupSpec));
-  } catch (err) {
-    if (err instanceof GroupSpecError) throw new InputError(`device groups: ${err.message}`);
-    throw err;
-  }
-  const isLocal =
-    geoip !== null
-      ? (v: number, w0: number, w1: number, w2: number, w3: number) =>
-          geoip.lookup(v, w0, w1, w2, w3).scope !== "internet"
-      : isPrivateAddress;
-  const options = { maxDevices: parsed.config.devices.max_devices, groups, isLocal };
-  if (parsed.inventory === undefined) return new Inventory(options);
-  try {
-    return openInventory({ ...options, dbPath: parsed.inventory });
-  } catch (err) {
-    if (err instanceof StoreError) throw new InputError(err.message);
-    throw err;
-  }
+  return summary.error ? ExitCode.ERROR : ExitCode.OK;
 }
 
 /** --var name=value (name=a,b,c for a list). */
@@ -370,6 +221,7 @@ function loadRules(parsed: ReplayOptions): RuleSet {
   const { ruleSet, problems } = loadRuleFiles(parsed.rules!.paths, {
     variables: parsed.rules!.variables,
     groups: parsed.config.devices.groups.map((g) => g.name),
+    testFiles: false,
   });
   for (const p of problems) {
     if (p.severity === "warning") process.stderr.write(`${formatRuleProblem(p)}\n`);
@@ -379,17 +231,6 @@ function loadRules(parsed: ReplayOptions): RuleSet {
     throw new InputError(`rules have errors:\n${errors.join("\n")}`);
   }
   return ruleSet;
-}
-
-/** A config group as the inventory takes it: selectors the file left out are absent, not empty. */
-function groupSpec(g: DeviceGroupConfig): DeviceGroupSpec {
-  const spec: DeviceGroupSpec = { name: g.name, role: g.role };
-  if (g.description !== undefined) spec.description = g.description;
-  if (g.cidrs.length > 0) spec.cidrs = g.cidrs;
-  if (g.macs.length > 0) spec.macs = g.macs;
-  if (g.ouis.length > 0) spec.ouis = g.ouis;
-  if (g.vlans.length > 0) spec.vlans = g.vlans;
-  return spec;
 }
 
 function withCount(n: number): string {

@@ -8,14 +8,20 @@
  * NAME.hosts) in the `sets` folder next to the rule files (or LoadOptions.setsDir); the
  * sets shipped with egressd (rules/sets: vendor_clouds). A set file is read only when a
  * rule or exception uses it.
+ *
+ * A file's `tests:` are checked here too (rule ids, capture and config files) and come
+ * out as LoadResult.tests for `egressd rules test`. Folders named `tests` are not read
+ * for rules: they hold the test captures and configs.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { type Document, LineCounter, parseDocument } from "yaml";
+import { ConfigError } from "../config/errors.js";
+import { loadConfig } from "../config/load.js";
 import { closest } from "../config/suggest.js";
 import { VENDOR_CLOUDS_PATH } from "../inventory/index.js";
 import { compileCondition, type Predicate } from "./compile.js";
-import type { Cond, Env, Pos, VarDef } from "./conditions.js";
+import type { Cond, Env, Pos, VarDef, VarValue } from "./conditions.js";
 import { type CompiledRule, type RuleInfo, RuleSet, type SetSummary } from "./evaluate.js";
 import { ExceptionBook, type ExceptionDef, type ExceptionStat } from "./exceptions.js";
 import { type FieldDef, triggerList } from "./fields.js";
@@ -29,6 +35,8 @@ import {
   readFile,
   readVariables,
   type SetDraft,
+  type TestDraft,
+  type WhereValue,
 } from "./schema.js";
 import { addEntry, listSetFiles, loadSetFile, type NamedSet, newSet, setSize } from "./sets.js";
 
@@ -43,6 +51,38 @@ export interface LoadOptions {
   groups?: readonly string[];
   /** Told once per exception when its expiry passes in packet time (see RuleSet.onExceptionExpired). */
   onExceptionExpired?: (e: ExceptionStat) => void;
+  /**
+   * Check that each test's capture and config exist (and the config is valid); default
+   * true. Replay, which runs no tests, passes false: rules copied without their test
+   * captures still load.
+   */
+  testFiles?: boolean;
+}
+
+/** A test case from a rule file's `tests:` (docs/RULES.md), for `egressd rules test`. */
+export interface RuleTestCase {
+  /** The rule file, as loaded, and where the test starts in it. */
+  file: string;
+  line: number;
+  col: number;
+  name: string;
+  /** Relative to the rule file's folder (joined to its path). */
+  capture: string;
+  config?: string;
+  /** On top of the caller's variables (--var) for this test. */
+  variables: Record<string, VarValue>;
+  expect: RuleTestExpect[];
+  absent: string[];
+}
+
+export interface RuleTestExpect {
+  rule: string;
+  min: number;
+  max?: number;
+  /** Alert fields (dotted paths) and the values one of which each must have. */
+  where: { field: string; values: WhereValue[] }[];
+  line: number;
+  col: number;
 }
 
 export interface LoadResult {
@@ -52,6 +92,8 @@ export interface LoadResult {
   problems: RuleProblem[];
   /** The rule files read, in load order. */
   files: string[];
+  /** The test cases of every file, in file and line order (complete ones only). */
+  tests: RuleTestCase[];
 }
 
 /** The sets shipped with egressd (rules/sets in the package). */
@@ -96,7 +138,7 @@ function expand(paths: readonly string[], problems: RuleProblem[]) {
         continue;
       }
       if (isDir) {
-        if (n !== "sets") walk(p, found);
+        if (n !== "sets" && n !== "tests") walk(p, found);
       } else if (RULE_EXTENSIONS.includes(extname(n))) {
         found.push(p);
       }
@@ -282,17 +324,150 @@ export function loadRuleFiles(paths: readonly string[], options: LoadOptions = {
     }
   }
 
+  // 7. Tests.
+  const tests: RuleTestCase[] = [];
+  const enabled = new Map<string, boolean>();
+  for (const p of loaded) for (const d of p.drafts.rules) if (d.id) enabled.set(d.id, d.enabled);
+  for (const p of loaded) {
+    for (const d of p.drafts.tests) {
+      const t = checkTest(d, p, ruleIds, enabled, usedVars, options.testFiles !== false, problems);
+      if (t !== null) tests.push(t);
+    }
+  }
+
   const book = new ExceptionBook(defs);
   for (const r of compiled) r.exceptions = book.forRule(r.info.id);
   shadowWarnings(compiled, ruleConds, exceptionConds, sets.table(), problems);
 
   const order = [...paths, ...files, ...sets.fileOrder()];
   const sorted = sortRuleProblems(problems, order);
-  if (hasErrors(sorted)) return { ruleSet: null, problems: sorted, files };
+  if (hasErrors(sorted)) return { ruleSet: null, problems: sorted, files, tests };
   const ruleSet = new RuleSet(compiled, book, sets.summaries());
   if (options.onExceptionExpired !== undefined)
     ruleSet.onExceptionExpired = options.onExceptionExpired;
-  return { ruleSet, problems: sorted, files };
+  return { ruleSet, problems: sorted, files, tests };
+}
+
+/**
+ * A test's rule ids (an error when no file defines one, a warning when another file
+ * does: the test needs that file loaded too), its variables (a warning when no rule uses
+ * one) and, with `files`, its capture and config. Null when the test cannot run.
+ */
+function checkTest(
+  d: TestDraft,
+  p: Required<Parsed>,
+  ruleIds: ReadonlyMap<string, { file: string; at: Pos }>,
+  enabled: ReadonlyMap<string, boolean>,
+  usedVars: ReadonlySet<string>,
+  files: boolean,
+  problems: RuleProblem[],
+): RuleTestCase | null {
+  const env = p.env;
+  const label = d.label;
+  let ok = !d.broken;
+  const checkId = (id: string, at: Pos, expected: boolean) => {
+    const where = ruleIds.get(id);
+    if (where === undefined) {
+      const guess = closest(id, [...ruleIds.keys()]);
+      env.error(at, `${label}: no rule "${id}"${guess ? `; did you mean "${guess}"?` : ""}`);
+      ok = false;
+      return;
+    }
+    if (resolve(where.file) !== resolve(p.file)) {
+      env.warn(
+        at,
+        `${label}: rule ${id} is in ${where.file}, not this file; the test needs that file loaded with it`,
+      );
+    }
+    if (expected && enabled.get(id) === false) {
+      env.warn(at, `${label}: rule ${id} is disabled (enabled: false), so it never fires`);
+    }
+  };
+  for (const e of d.expect) if (e.rule) checkId(e.rule.id, e.rule.at, true);
+  for (const a of d.absent) checkId(a.id, a.at, false);
+  for (const v of d.variables) {
+    if (usedVars.has(v.name)) continue;
+    const guess = closest(v.name, [...usedVars]);
+    env.warn(
+      v.at,
+      `${label}: no rule uses variable ${v.name}${guess ? `; did you mean "${guess}"?` : ""}`,
+    );
+  }
+  const near = (f: string) => (isAbsolute(f) ? f : join(dirname(p.file), f));
+  const capture = d.capture === undefined ? undefined : near(d.capture.path);
+  const config = d.config === undefined ? undefined : near(d.config.path);
+  if (files && capture !== undefined && !isFile(capture)) {
+    env.error(d.capture!.at, `${label}: capture ${capture}: ${missing(capture)}`);
+    ok = false;
+  }
+  if (files && config !== undefined) {
+    if (!isFile(config)) {
+      env.error(d.config!.at, `${label}: config ${config}: ${missing(config)}`);
+      ok = false;
+    } else {
+      try {
+        loadConfig(config);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const c of err.problems) {
+          problems.push({
+            file: c.file,
+            line: c.line,
+            col: c.col,
+            message: c.message,
+            severity: "error",
+          });
+        }
+        env.error(d.config!.at, `${label}: config ${config} has errors (listed with it)`);
+        ok = false;
+      }
+    }
+  }
+  if (!ok || d.name === undefined || capture === undefined) return null;
+  const t: RuleTestCase = {
+    file: p.file,
+    line: d.at.line,
+    col: d.at.col,
+    name: d.name,
+    capture,
+    variables: Object.fromEntries(d.variables.map((v) => [v.name, v.value])),
+    expect: d.expect.map((e) => {
+      const x: RuleTestExpect = {
+        rule: e.rule!.id,
+        min: e.min,
+        where: e.where.map((w) => ({ field: w.field, values: w.values })),
+        line: e.at.line,
+        col: e.at.col,
+      };
+      if (e.max !== undefined) x.max = e.max;
+      return x;
+    }),
+    absent: d.absent.map((a) => a.id),
+  };
+  if (config !== undefined) t.config = config;
+  return t;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function missing(path: string): string {
+  try {
+    statSync(path);
+    return "not a file";
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+        ? "permission denied"
+        : String(err);
+  }
 }
 
 /** Finds, builds (once) and reports sets by name. */

@@ -6,6 +6,8 @@
  *   rules:     [ { id, name, description, severity, tags, references,
  *                  trigger, threshold, when, enabled } ]
  *   exceptions: [ { id, rules, reason, owner, expires, when } ]
+ *   tests:     [ { name, capture, config, variables, expect: [ { rule, min, max, where } ],
+ *                  absent: [rule ids] } ]
  *
  * Each part is read into a draft that keeps positions, reporting every problem it finds
  * (unknown keys with a did-you-mean, wrong types, bad values) and carrying on, so one
@@ -17,6 +19,7 @@ import {
   array,
   boolean,
   INVALID,
+  integer,
   type ParseContext,
   type Schema,
   string,
@@ -39,7 +42,7 @@ import { parseExpiry } from "./exceptions.js";
 import { SET_NAME } from "./sets.js";
 import { parseAmount } from "./units.js";
 
-export const FILE_KEYS = ["rules", "exceptions", "sets", "variables"] as const;
+export const FILE_KEYS = ["rules", "exceptions", "sets", "variables", "tests"] as const;
 export const RULE_KEYS = [
   "id",
   "name",
@@ -55,6 +58,25 @@ export const RULE_KEYS = [
 export const EXCEPTION_KEYS = ["id", "rules", "reason", "owner", "expires", "when"] as const;
 export const SET_KEYS = ["description", "entries", "file"] as const;
 export const THRESHOLD_KEYS = ["bytes_out", "bytes_in", "duration"] as const;
+export const TEST_KEYS = ["name", "capture", "config", "variables", "expect", "absent"] as const;
+export const EXPECT_KEYS = ["rule", "min", "max", "where"] as const;
+/** The top-level fields of an alert record (src/alert/alert-record.ts), for `where:` typos. */
+const ALERT_FIELDS = [
+  "@timestamp",
+  "event",
+  "rule",
+  "source",
+  "destination",
+  "network",
+  "dns",
+  "tls",
+  "http",
+  "url",
+  "user_agent",
+  "message",
+  "egressd",
+];
+const FIELD_PATH = /^[A-Za-z0-9_@-]+(\.[A-Za-z0-9_@-]+)*$/;
 
 export const ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const ID_TEXT = "letters, digits, _ . : and -, starting with a letter or digit (at most 64)";
@@ -100,10 +122,38 @@ export interface SetDraft {
   file?: { path: string; at: Pos };
 }
 
+export type WhereValue = string | number | boolean;
+
+export interface ExpectDraft {
+  at: Pos;
+  rule?: { id: string; at: Pos };
+  min: number;
+  max?: number;
+  /** Alert fields (dotted paths into the record) and the values they may have. */
+  where: { field: string; at: Pos; values: WhereValue[] }[];
+}
+
+/** A test case: a capture, the alerts it must raise and those it must not. */
+export interface TestDraft {
+  at: Pos;
+  /** For messages: `test "NAME"`, or `test tests[N]` without a name. */
+  label: string;
+  name?: string;
+  /** As written (relative to the rule file). */
+  capture?: { path: string; at: Pos };
+  config?: { path: string; at: Pos };
+  variables: { name: string; value: VarValue; at: Pos }[];
+  expect: ExpectDraft[];
+  absent: { id: string; at: Pos }[];
+  /** A part of the test was reported and left out: the test cannot run. */
+  broken: boolean;
+}
+
 export interface FileDrafts {
   rules: RuleDraft[];
   exceptions: ExceptionDraft[];
   sets: SetDraft[];
+  tests: TestDraft[];
 }
 
 /** What the schema parsers need: the Env for positions and problems, and a config ParseContext for leaves. */
@@ -241,26 +291,40 @@ export function readVariables(doc: Document, env: Env): Map<string, { value: Var
   if (!isMap(top)) return out;
   const pair = top.items.find((p) => isScalar(p.key) && p.key.value === "variables");
   if (pair === undefined || isEmpty(pair.value)) return out;
-  const at0 = posOf(pair.key, env, { line: 1, col: 1 });
-  if (!isMap(pair.value)) {
+  readVarMap(pair.value, posOf(pair.key, env, { line: 1, col: 1 }), "variables", env, out);
+  return out;
+}
+
+/** NAME: value pairs of a `variables:` mapping into `out`; false when any was reported. */
+function readVarMap(
+  node: unknown,
+  at0: Pos,
+  what: string,
+  env: Env,
+  out: Map<string, { value: VarValue; at: Pos }>,
+): boolean {
+  if (!isMap(node)) {
     env.error(
-      posOf(pair.value, env, at0),
-      `variables: expected a mapping of NAME: value, found ${kindOf(pair.value)}`,
+      posOf(node, env, at0),
+      `${what}: expected a mapping of NAME: value, found ${kindOf(node)}`,
     );
-    return out;
+    return false;
   }
-  for (const p of pair.value.items) {
+  let ok = true;
+  for (const p of node.items) {
     const keyAt = posOf(p.key, env, at0);
     const name = isScalar(p.key) ? String(p.key.value) : "";
     if (!VARIABLE.test(`$${name}`)) {
       env.error(
         keyAt,
-        `variables: "${name}" is not a variable name (letters, digits and _, not starting with a digit)`,
+        `${what}: "${name}" is not a variable name (letters, digits and _, not starting with a digit)`,
       );
+      ok = false;
       continue;
     }
     if (out.has(name)) {
-      env.error(keyAt, `variables: duplicate variable "${name}"`);
+      env.error(keyAt, `${what}: duplicate variable "${name}"`);
+      ok = false;
       continue;
     }
     const v = p.value;
@@ -272,7 +336,8 @@ export function readVariables(doc: Document, env: Env): Map<string, { value: Var
     if (isSeq(v)) {
       const items = v.items.map(scalarOf);
       if (items.some((x) => x === null)) {
-        env.error(valueAt, `variables.${name}: list items are text or numbers`);
+        env.error(valueAt, `${what}.${name}: list items are text or numbers`);
+        ok = false;
         continue;
       }
       out.set(name, { value: items.map(String), at: keyAt });
@@ -282,19 +347,20 @@ export function readVariables(doc: Document, env: Env): Map<string, { value: Var
     if (s === null) {
       env.error(
         valueAt,
-        `variables.${name}: expected text, a number or a list of them, found ${kindOf(v)}`,
+        `${what}.${name}: expected text, a number or a list of them, found ${kindOf(v)}`,
       );
+      ok = false;
       continue;
     }
     out.set(name, { value: s, at: keyAt });
   }
-  return out;
+  return ok;
 }
 
 /** Reads one rule file's rules, exceptions and sets. */
 export function readFile(doc: Document, r: Reader): FileDrafts {
   const env = r.env;
-  const out: FileDrafts = { rules: [], exceptions: [], sets: [] };
+  const out: FileDrafts = { rules: [], exceptions: [], sets: [], tests: [] };
   if (isEmpty(doc.contents)) return out;
   const top = keysOf(doc.contents, FILE_KEYS, [], "the rule file", env, { line: 1, col: 1 });
   if (top === null) return out;
@@ -325,6 +391,13 @@ export function readFile(doc: Document, r: Reader): FileDrafts {
         if (d !== null) out.sets.push(d);
       }
     }
+  }
+  const tests = top.get("tests");
+  if (tests !== undefined) {
+    const items = itemsOf(tests.value, "tests", env, tests.keyAt);
+    items?.forEach((it, i) => {
+      out.tests.push(readTest(it.node, it.at, `tests[${i}]`, r));
+    });
   }
   return out;
 }
@@ -581,4 +654,193 @@ function readSet(keyNode: unknown, node: unknown, r: Reader): SetDraft | null {
     env.error(at, `set ${name}: give entries:, file: or both`);
   }
   return draft;
+}
+
+const countSchema = integer({ min: 0 });
+
+/** Rule ids: one or a list (exception rules:, test absent:). */
+function readIds(
+  node: unknown,
+  keyAt: Pos,
+  what: string,
+  r: Reader,
+): { ids: { id: string; at: Pos }[]; ok: boolean } {
+  const ids: { id: string; at: Pos }[] = [];
+  let ok = true;
+  const list = isSeq(node) ? node.items : isEmpty(node) ? [] : [node];
+  for (const n of list) {
+    const a = posOf(n, r.env, keyAt);
+    const v = r.leaf(idSchema, n, a, what);
+    if (v !== undefined) ids.push({ id: v, at: a });
+    else ok = false;
+  }
+  return { ids, ok };
+}
+
+/** A path to a file (a test's capture or config), as written. */
+function readPath(e: KeyEntry, what: string, env: Env): { path: string; at: Pos } | undefined {
+  const at = posOf(e.value, env, e.keyAt);
+  const v = e.value;
+  if (!isScalar(v) || typeof v.value !== "string" || v.value.trim() === "") {
+    env.error(at, `${what}: expected a file path, found ${kindOf(v)}`);
+    return undefined;
+  }
+  return { path: v.value, at };
+}
+
+function readTest(node: unknown, at: Pos, path: string, r: Reader): TestDraft {
+  const env = r.env;
+  const draft: TestDraft = {
+    at,
+    label: `test ${path}`,
+    variables: [],
+    expect: [],
+    absent: [],
+    broken: false,
+  };
+  const keys = keysOf(node, TEST_KEYS, ["name", "capture"], `test ${path}`, env, at);
+  if (keys === null) {
+    draft.broken = true;
+    return draft;
+  }
+  const name = keys.get("name");
+  if (name !== undefined) draft.name = r.leaf(nameSchema, name.value, name.keyAt, `${path}.name`);
+  if (draft.name !== undefined) draft.label = `test "${draft.name}"`;
+  const label = draft.label;
+  const capture = keys.get("capture");
+  if (capture !== undefined) draft.capture = readPath(capture, `${label}: capture`, env);
+  const config = keys.get("config");
+  if (config !== undefined) {
+    draft.config = readPath(config, `${label}: config`, env);
+    if (draft.config === undefined) draft.broken = true;
+  }
+  const variables = keys.get("variables");
+  if (variables !== undefined && !isEmpty(variables.value)) {
+    const vars = new Map<string, { value: VarValue; at: Pos }>();
+    if (!readVarMap(variables.value, variables.keyAt, `${label}: variables`, env, vars))
+      draft.broken = true;
+    for (const [n, v] of vars) draft.variables.push({ name: n, ...v });
+  }
+  const expect = keys.get("expect");
+  if (expect !== undefined) {
+    const items = itemsOf(expect.value, `${label}: expect`, env, expect.keyAt);
+    if (items === null) draft.broken = true;
+    items?.forEach((it, i) => {
+      const e = readExpect(it.node, it.at, `${label}: expect[${i}]`, r);
+      if (e === null) draft.broken = true;
+      else draft.expect.push(e);
+    });
+  }
+  const absent = keys.get("absent");
+  if (absent !== undefined) {
+    const { ids, ok } = readIds(absent.value, absent.keyAt, `${label}: absent`, r);
+    draft.absent = ids;
+    if (!ok) draft.broken = true;
+  }
+  const expected = new Set(draft.expect.flatMap((e) => (e.rule ? [e.rule.id] : [])));
+  for (const a of draft.absent) {
+    if (expected.has(a.id)) {
+      env.error(a.at, `${label}: rule ${a.id} is both expected and absent`);
+      draft.broken = true;
+    }
+  }
+  if (draft.expect.length === 0 && draft.absent.length === 0) {
+    env.warn(at, `${label}: no expect: and no absent:, so it checks nothing`);
+  }
+  if (draft.name === undefined || draft.capture === undefined) draft.broken = true;
+  return draft;
+}
+
+function readExpect(node: unknown, at: Pos, label: string, r: Reader): ExpectDraft | null {
+  const env = r.env;
+  const keys = keysOf(node, EXPECT_KEYS, ["rule"], label, env, at);
+  if (keys === null) return null;
+  const draft: ExpectDraft = { at, min: 1, where: [] };
+  let ok = true;
+  const rule = keys.get("rule");
+  if (rule !== undefined) {
+    const ruleAt = posOf(rule.value, env, rule.keyAt);
+    const id = r.leaf(idSchema, rule.value, ruleAt, `${label}: rule`);
+    if (id !== undefined) draft.rule = { id, at: ruleAt };
+  }
+  if (draft.rule === undefined) ok = false;
+  const what = draft.rule === undefined ? label : `${label} (${draft.rule.id})`;
+  const min = keys.get("min");
+  if (min !== undefined) {
+    const v = r.leaf(countSchema, min.value, min.keyAt, `${what}: min`);
+    if (v === undefined) ok = false;
+    else draft.min = v;
+  }
+  const max = keys.get("max");
+  if (max !== undefined) {
+    const v = r.leaf(countSchema, max.value, max.keyAt, `${what}: max`);
+    if (v === undefined) ok = false;
+    else if (v < draft.min) {
+      env.error(
+        posOf(max.value, env, max.keyAt),
+        `${what}: max ${v} is below min ${draft.min}${v === 0 ? "; to say the rule must not fire, list it under absent:" : ""}`,
+      );
+      ok = false;
+    } else draft.max = v;
+  }
+  const where = keys.get("where");
+  if (where !== undefined && !readWhere(where, what, draft, env)) ok = false;
+  return ok ? draft : null;
+}
+
+/** `where: { destination.domain: a.example, destination.port: [443, 8443] }`. */
+function readWhere(e: KeyEntry, what: string, draft: ExpectDraft, env: Env): boolean {
+  const node = e.value;
+  if (!isMap(node) || node.items.length === 0) {
+    env.error(
+      posOf(node, env, e.keyAt),
+      `${what}: where: expected a mapping of alert fields to values, such as { destination.domain: litedev.hik-connect.com }, found ${kindOf(node)}`,
+    );
+    return false;
+  }
+  let ok = true;
+  const seen = new Set<string>();
+  for (const p of node.items) {
+    const keyAt = posOf(p.key, env, e.keyAt);
+    const field = isScalar(p.key) ? String(p.key.value) : "";
+    if (!FIELD_PATH.test(field)) {
+      env.error(keyAt, `${what}: where: "${field}" is not a field path such as destination.domain`);
+      ok = false;
+      continue;
+    }
+    if (seen.has(field)) {
+      env.error(keyAt, `${what}: where: duplicate field "${field}"`);
+      ok = false;
+      continue;
+    }
+    seen.add(field);
+    const top = field.split(".")[0]!;
+    if (!ALERT_FIELDS.includes(top)) {
+      const guess = closest(top, ALERT_FIELDS);
+      env.warn(
+        keyAt,
+        `${what}: where: alert records have no field "${top}"; ${guess ? `did you mean "${guess}"?` : `they have ${ALERT_FIELDS.join(", ")}`}`,
+      );
+    }
+    const values: WhereValue[] = [];
+    const list = isSeq(p.value) ? p.value.items : [p.value];
+    for (const n of list) {
+      const v = isScalar(n) ? n.value : undefined;
+      if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+        env.error(
+          posOf(n, env, keyAt),
+          `${what}: where ${field}: expected text, a number, true or false (or a list of them), found ${kindOf(n)}`,
+        );
+        ok = false;
+        continue;
+      }
+      values.push(v);
+    }
+    if (list.length === 0) {
+      env.error(posOf(p.value, env, keyAt), `${what}: where ${field}: the list is empty`);
+      ok = false;
+    }
+    draft.where.push({ field, at: keyAt, values });
+  }
+  return ok;
 }

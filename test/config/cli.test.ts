@@ -5,25 +5,9 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { runConfig } from "../../src/cli/config.js";
 import { UsageError } from "../../src/cli/errors.js";
 import { configJsonSchema } from "../../src/config/config.js";
+import { runCaptured } from "../helpers/captured-command.js";
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await runConfig(args);
-    return { code, out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = (args: string[]) => runCaptured(runConfig, args);
 
 describe("egressd config", () => {
   const dir = mkdtempSync(join(tmpdir(), "egressd-config-cli-"));

@@ -2,28 +2,12 @@ import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { UsageError } from "../../src/cli/errors.js";
 import { runRules } from "../../src/cli/rules.js";
+import { runCaptured } from "../helpers/captured-command.js";
 import { writeTree } from "./helpers.js";
 
 const EXAMPLE = "test/rules/fixtures/example";
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    const code = await runRules(args);
-    return { code, out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+const run = (args: string[]) => runCaptured(runRules, args);
 
 describe("egressd rules", () => {
   afterEach(() => vi.restoreAllMocks());
