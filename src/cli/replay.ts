@@ -38,7 +38,8 @@ Options:
       --no-geoip          no scope, country or AS for the endpoints
       --alerts            write the alerts the rules raise (ECS, event.kind
                           "alert", one per line) instead of flow records
-      --rules PATH        rule file or folder (repeatable; default: rules/)
+      --rules PATH        rule file or folder (repeatable; default: the config's
+                          rules.paths, else rules/)
       --var NAME=VALUE    set a rule variable (repeatable; a,b,c is a list)
       --inventory DB      keep the device inventory in this SQLite file (created
                           if missing, updated if not; see egressd devices);
@@ -66,7 +67,7 @@ interface ReplayOptions {
   geoip: boolean;
   inventory: string | undefined;
   /** --alerts: the rule files to load and the variables to give them; null = no rules. */
-  rules: { paths: string[]; variables: Record<string, string | string[]> } | null;
+  rules: { paths: string[]; variables: Record<string, string | number | string[]> } | null;
   input: string;
   output: string | undefined;
   summary: "text" | "json" | "none";
@@ -155,8 +156,12 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     protocols: !values["no-protocols"],
     geoip: !values["no-geoip"],
     inventory: values.inventory,
+    // The config file's rules section, with --rules and --var on top.
     rules: values.alerts
-      ? { paths: values.rules ?? ["rules"], variables: parseVariables(values.var ?? []) }
+      ? {
+          paths: values.rules ?? config.rules.paths,
+          variables: { ...config.rules.variables, ...parseVariables(values.var ?? []) },
+        }
       : null,
     input: positionals[0]!,
     output: values.output,

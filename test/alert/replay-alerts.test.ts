@@ -108,6 +108,25 @@ describe("replay --alerts", () => {
     expect(tls[0].event.severity).toBe(99);
   });
 
+  it("takes variables from the config file's rules section, and --var over them", () => {
+    const config = join(dir, "config-vars.yaml");
+    writeFileSync(config, `${CONFIG}\nrules:\n  variables:\n    watch_countries: [CN]\n`);
+    const rules = join(dir, "rules.yaml");
+    writeFileSync(rules, RULES);
+    const replay = (...extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [BIN, "replay", "-c", config, "--alerts", "--rules", rules, ...extra, CAPTURE],
+        { encoding: "utf8" },
+      )
+        .stdout.trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => JSON.parse(l));
+    expect(replay().some((a) => a.rule.id === "LAB-2")).toBe(true);
+    expect(replay("--var", "watch_countries=RU").some((a) => a.rule.id === "LAB-2")).toBe(false);
+  });
+
   it("refuses rules with errors, listing each at file:line:col, and writes nothing", () => {
     const bad = join(dir, "bad.yaml");
     writeFileSync(
