@@ -6,6 +6,7 @@ import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { formatMac, formatTimestamp } from "../output/format.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import type { RuleContext } from "../rules/context.js";
+import { flowOutcome } from "../rules/fields.js";
 import type { RuleMatch, Severity } from "../rules/index.js";
 import { formatIp } from "../util/ip-text.js";
 
@@ -86,8 +87,13 @@ function sentence(ctx: RuleContext, flow: Flow | null, src: string, dst: string)
     }
     case "flow_attempt":
       return `${src} tried ${proto} to ${dst}${port}`;
-    case "flow_outcome":
-      return `${src} reached ${dst}${port} over ${proto} (answered: ${flow !== null && flow.dstPackets > 0})`;
+    case "flow_outcome": {
+      const outcome = flow !== null ? flowOutcome(flow) : "";
+      if (outcome === "rejected") return `${dst} refused ${src}'s ${proto} connection${port}`;
+      if (outcome === "attempted")
+        return `${src} tried ${proto} to ${dst}${port}; nothing answered`;
+      return `${src} reached ${dst}${port} over ${proto}`;
+    }
     default:
       return `${src} talked ${proto} to ${dst}${port}`;
   }
@@ -175,6 +181,7 @@ export function alertRecord(match: RuleMatch, ctx: RuleContext): Record<string, 
     if (flow.dstDevice !== null) egressd.destination_device = flow.dstDevice;
     egressd.name_source = flow.nameSource;
     egressd.flow = {
+      outcome: flowOutcome(flow),
       source_bytes: flow.reportedBytesOut + flow.srcBytes,
       destination_bytes: flow.reportedBytesIn + flow.dstBytes,
     };

@@ -551,10 +551,10 @@ export class ProtocolInspector implements FlowObserver {
         flow.id,
         {
           transaction: (t) => this.httpTransaction(flow, app, t),
-          message: (m) => {
+          message: (m, request) => {
             // Named before the rules look, so http_request rules see the Host's name.
             this.nameFromHost(flow, app, m.request?.host);
-            this.triggers?.httpMessage(flow, m);
+            this.triggers?.httpMessage(flow, m, request);
           },
           anomaly: (a) => this.anomalies.addNamed(a),
         },

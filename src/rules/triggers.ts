@@ -131,11 +131,12 @@ export class RuleTriggers {
     this.evaluate({ trigger: "tls_client_hello", tsSec, tsNsec, flow, tls });
   }
 
-  httpMessage(flow: Flow, m: HttpMessage): void {
+  /** A request, or a response with the request it answers (so rules see method and path). */
+  httpMessage(flow: Flow, m: HttpMessage, answered?: HttpMessage): void {
     const trigger = m.kind === "request" ? "http_request" : "http_response";
     if (!this.wanted.has(trigger)) return;
     const http: NonNullable<RuleContext["http"]> = {};
-    const req = m.request;
+    const req = m.request ?? answered?.request;
     const res = m.response;
     if (req !== undefined) {
       http.method = req.method;
@@ -144,6 +145,9 @@ export class RuleTriggers {
       http.path = q >= 0 ? req.uri.slice(0, q) : req.uri;
       if (req.host !== undefined) http.host = req.host;
       if (req.user_agent !== undefined) http.userAgent = req.user_agent;
+    }
+    // The body facts are the message's own: a response does not inherit the upload's.
+    if (req !== undefined && m.kind === "request") {
       if (req.content_type !== undefined) http.contentType = req.content_type;
       if (req.content_length !== undefined) http.contentLength = req.content_length;
       if (req.body_magic !== undefined) http.bodyMagic = req.body_magic;

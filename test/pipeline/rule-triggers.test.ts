@@ -218,6 +218,37 @@ describe("rule triggers", () => {
     });
   });
 
+  it("an HTTP response carries the request it answers, and its own body facts", () => {
+    const req = Buffer.from("GET /firmware/digicap.dav HTTP/1.1\r\nHost: upgrade.example\r\n\r\n");
+    const res = Buffer.concat([
+      Buffer.from(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 5000\r\n\r\n",
+      ),
+      Buffer.from([0xe9, 0x9a, 0xf7, 0xb6]),
+      Buffer.alloc(60),
+    ]);
+    const seen = run(
+      [
+        { t: T0, frame: tcpFrame(CAM, CLOUD, 45000, 80, "S", 1) },
+        { t: T0 + 0.01, frame: tcpFrame(CLOUD, CAM, 80, 45000, "SA", 100) },
+        { t: T0 + 0.02, frame: tcpFrame(CAM, CLOUD, 45000, 80, "PA", 2, req) },
+        { t: T0 + 0.05, frame: tcpFrame(CLOUD, CAM, 80, 45000, "PA", 101, res) },
+      ],
+      undefined,
+      ["http_request", "http_response"],
+    );
+    expect(seen.map((s) => s.trigger)).toEqual(["http_request", "http_response"]);
+    expect(seen[0]!.facts.http).not.toHaveProperty("bodyMagic");
+    expect(seen[1]!.facts.http).toMatchObject({
+      method: "GET",
+      path: "/firmware/digicap.dav",
+      host: "upgrade.example",
+      status: 200,
+      bodyMagic: "hikvision-digicap",
+      contentType: "application/octet-stream",
+    });
+  });
+
   it("byte and duration thresholds fire once each when crossed, counted over the whole flow across active timeouts", () => {
     const frames: TimedFrame[] = [{ t: T0, frame: tcpFrame(CAM, CLOUD, 44000, 443, "S", 1) }];
     for (let i = 0; i < 40; i++) {

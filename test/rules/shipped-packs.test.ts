@@ -4,7 +4,6 @@
  * ones that must raise nothing. Run through the built CLI, as an admin would.
  */
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BIN, ROOT, requireBuild } from "../edge-cases/cli.js";
 

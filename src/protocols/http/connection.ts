@@ -23,8 +23,11 @@ import {
 
 export interface HttpSink {
   transaction(t: HttpTransaction): void;
-  /** A request or response is known well enough for rules (see HttpMessageEvents.ready). */
-  message?(m: HttpMessage): void;
+  /**
+   * A request or response is known well enough for rules (see HttpMessageEvents.ready);
+   * a response comes with the request it answers, when there was one.
+   */
+  message?(m: HttpMessage, request: HttpMessage | undefined): void;
   /** Every anomaly, also those not tied to a transaction (for counters). */
   anomaly?(name: HttpAnomaly): void;
 }
@@ -66,7 +69,7 @@ export class HttpConnection {
         headers: (m) => this.requestHeaders(m),
         end: (m, complete) => this.requestEnd(m, complete),
         anomaly: (a) => this.sink.anomaly?.(a),
-        ready: (m) => this.sink.message?.(m),
+        ready: (m) => this.sink.message?.(m, undefined),
       },
       this.opts,
     );
@@ -76,7 +79,7 @@ export class HttpConnection {
         headers: (m) => this.responseHeaders(m),
         end: (m, complete) => this.responseEnd(m, complete),
         anomaly: (a) => this.sink.anomaly?.(a),
-        ready: (m) => this.sink.message?.(m),
+        ready: (m) => this.sink.message?.(m, this.currentResponse?.request),
         requestMethod: () => this.awaitingResponse()?.request?.request?.method,
       },
       this.opts,
