@@ -5,7 +5,8 @@
  * (a shared VM swings wall and CPU time by 20-30% between passes, more than the 10%
  * being measured). For each mode (decode + flows alone, and with protocols on) it runs
  * steady-state.mjs for FEW and MANY passes over the capture in one process (and a third
- * mode, "full", adds GeoIP enrichment); the
+ * mode, "full", adds GeoIP enrichment and devices, and "rules" the shipped packs and
+ * two big drop-in lists on top); the
  * difference divided by MANY - FEW is the cost of one warm pass, with start-up and V8's
  * compilation of the parsers (done in the first passes) subtracted out.
  *
@@ -81,6 +82,10 @@ try {
   const [offFew, offMany] = await Promise.all([callgrind("off", few), callgrind("off", many)]);
   const [onFew, onMany] = await Promise.all([callgrind("on", few), callgrind("on", many)]);
   const [fullFew, fullMany] = await Promise.all([callgrind("full", few), callgrind("full", many)]);
+  const [rulesFew, rulesMany] = await Promise.all([
+    callgrind("rules", few),
+    callgrind("rules", many),
+  ]);
   const perPass = (a, b, pick) => (pick(b) - pick(a)) / (many - few);
   const main = (t) => t[0] ?? 0;
   const result = {
@@ -91,11 +96,16 @@ try {
     onAll: perPass(onFew, onMany, sum),
     fullMain: perPass(fullFew, fullMany, main),
     fullAll: perPass(fullFew, fullMany, sum),
+    rulesMain: perPass(rulesFew, rulesMany, main),
+    rulesAll: perPass(rulesFew, rulesMany, sum),
   };
   result.overheadMain = result.onMain / result.offMain - 1;
   result.overheadAll = result.onAll / result.offAll - 1;
   result.fullOverheadMain = result.fullMain / result.offMain - 1;
   result.fullOverheadAll = result.fullAll / result.offAll - 1;
+  // The rules issue's target is relative to the enrichment (full) figure.
+  result.rulesOverFullMain = result.rulesMain / result.fullMain - 1;
+  result.rulesOverFullAll = result.rulesAll / result.fullAll - 1;
   console.log(JSON.stringify(result));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -12,13 +12,14 @@
  * blocklisted names; flows to random, listed and private addresses from cameras, NVRs
  * and workstations; TLS hellos; HTTP requests. Exits 1 if loading takes a second or more.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { writeBigLists } from "./big-lists.mjs";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const { loadRuleFiles, formatRuleProblem } = await import(join(ROOT, "dist/rules/index.js"));
@@ -34,70 +35,22 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
-const DOMAINS = 100_000;
-const NETWORKS = 50_000;
 const LOAD_LIMIT_MS = 1000;
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc");
 
-// Deterministic pseudo-random numbers (mulberry32).
-let seed = 0x5eed;
-function rand() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (xs) => xs[Math.floor(rand() * xs.length)];
-const word = (n) => {
-  let s = "";
-  for (let i = 0; i < n; i++) s += String.fromCharCode(97 + Math.floor(rand() * 26));
-  return s;
-};
-const TLDS = ["com", "net", "org", "cn", "ru", "io", "info", "biz"];
-
 // --- Generate the test tree ------------------------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), "egressd-rules-bench-"));
 const rulesDir = join(dir, "rules");
-mkdirSync(join(rulesDir, "sets"), { recursive: true });
-
-const blocked = [];
-let domainText = "# generated blocklist\n";
-for (let i = 0; i < DOMAINS; i++) {
-  const name = `${word(4 + Math.floor(rand() * 8))}${i}.${word(3 + Math.floor(rand() * 6))}.${pick(TLDS)}`;
-  if (i % 1000 === 0) blocked.push(name);
-  domainText += i % 2 === 0 ? `${name}\n` : `0.0.0.0 ${name}\n`;
-}
-writeFileSync(join(rulesDir, "sets", "big_blocklist.hosts"), domainText);
-
-const listedV4 = [];
-let netText = "# generated network list\n";
-for (let i = 0; i < NETWORKS; i++) {
-  if (i % 10 === 9) {
-    netText += `2001:db8:${(i >> 8).toString(16)}:${(i & 255).toString(16)}::/64\n`;
-    continue;
-  }
-  const a = 1 + Math.floor(rand() * 222);
-  const b = Math.floor(rand() * 256);
-  const c = Math.floor(rand() * 256);
-  if (i % 3 === 0) {
-    const d = Math.floor(rand() * 256);
-    netText += `${a}.${b}.${c}.${d}\n`;
-    if (listedV4.length < 200) listedV4.push(`${a}.${b}.${c}.${d}`);
-  } else {
-    netText += `${a}.${b}.${c}.0/24\n`;
-  }
-}
-writeFileSync(join(rulesDir, "sets", "big_networks.txt"), netText);
+const { blocked, listedV4, rand, pick, word, TLDS } = writeBigLists(rulesDir);
 
 // A pack of camera policy rules: about what the shipped packs will hold, on every trigger.
 const head = (id, name, severity, trigger) =>
   `  - id: ${id}\n    name: ${name}\n    severity: ${severity}\n    tags: [bench, attack.t1071]\n    trigger: ${trigger}\n`;
-// $watch_countries and $nvr_group come from the example rules' variables: defaults.
-let pack = "rules:\n";
+// $watch_countries comes from the shipped egress pack (or the example rules' defaults).
+let pack = "variables:\n  nvr_group: nvr\n\nrules:\n";
 pack += `${head("B-DNS-BLOCK", "Lookup of a blocklisted name", "high", "dns_query")}    when:\n      destination.domain: { in: big_blocklist }\n`;
 pack += `${head("B-DNS-CLOUD", "Camera looks up a vendor cloud", "high", "dns_query")}    when:\n      source.role: camera\n      dns.query: { in: vendor_clouds }\n`;
 pack += `${head("B-DNS-GLOB", "Camera looks up a relay name", "medium", "dns_query")}    when:\n      source.role: camera\n      dns.query: ["vtm*.ezvizlife.com", "**.p2p.example"]\n`;
@@ -124,7 +77,8 @@ writeFileSync(join(rulesDir, "bench-pack.yaml"), pack);
 
 const shipped = join(ROOT, "rules");
 const hasPacks = readdirSync(shipped).some((f) => f.endsWith(".yaml") || f.endsWith(".yml"));
-const paths = [rulesDir, join(ROOT, "test/rules/fixtures/example"), ...(hasPacks ? [shipped] : [])];
+// The example rules define the same variables as the packs: one or the other.
+const paths = [rulesDir, hasPacks ? shipped : join(ROOT, "test/rules/fixtures/example")];
 
 // --- Load + compile ----------------------------------------------------------------------
 

@@ -10,13 +10,25 @@
  * next to it and reports the median ratio after the warm-up passes.
  *
  *   node test/bench/steady-state.mjs FILE [PAIRS]
- *   node test/bench/steady-state.mjs FILE PASSES off|on|full   # one mode only (instructions.mjs)
+ *   node test/bench/steady-state.mjs FILE PASSES off|on|full|rules   # one mode only (instructions.mjs)
  *
  * Modes: off = decode + flows; on = + protocol parsing and naming; full = + GeoIP
  * enrichment (bundled databases, opened once outside the timed passes) and the device
- * inventory (in memory, a fresh one per pass).
+ * inventory (in memory, a fresh one per pass); rules = full + the shipped rule packs and
+ * a 100,000-name blocklist and 50,000-network list (big-lists.mjs), evaluated at every
+ * trigger (loaded once, outside the passes).
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { openCapture } from "../../dist/capture/open.js";
+import { formatRuleProblem, loadRuleFiles } from "../../dist/rules/index.js";
+import { RuleTriggers } from "../../dist/rules/triggers.js";
+import { writeBigLists } from "./big-lists.mjs";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+
 import { FlowEnricher } from "../../dist/enrich/flow-enricher.js";
 import { GeoIp } from "../../dist/enrich/geoip/index.js";
 import { DEFAULT_FLOW_OPTIONS } from "../../dist/flow/options.js";
@@ -30,12 +42,30 @@ import { DEFAULT_INSPECTOR_OPTIONS } from "../../dist/protocols/inspector.js";
 const [file, pairArg, onlyMode] = process.argv.slice(2);
 const pairs = Number(pairArg ?? 10);
 let sink = 0; // keeps the JSON work from being optimised away
-const geoip = onlyMode === "full" ? GeoIp.open({}) : null;
+const geoip = onlyMode === "full" || onlyMode === "rules" ? GeoIp.open({}) : null;
+const ruleSet = onlyMode === "rules" ? loadBenchRules() : null;
+let alerts = 0;
+
+/** The shipped packs plus a pack using the big lists, as the rules issue measures. */
+function loadBenchRules() {
+  const dir = join(mkdtempSync(join(tmpdir(), "egressd-steady-")), "rules");
+  writeBigLists(dir);
+  writeFileSync(
+    join(dir, "big-lists.yaml"),
+    `rules:
+  - { id: BIG-1, name: Blocklisted lookup, severity: high, trigger: dns_query, when: { destination.domain: { in: big_blocklist } } }
+  - { id: BIG-2, name: Listed network, severity: high, trigger: flow_attempt, when: { destination.ip: { in: big_networks } } }
+`,
+  );
+  const { ruleSet, problems } = loadRuleFiles([dir, join(ROOT, "rules")], { testFiles: false });
+  if (ruleSet === null) throw new Error(problems.map(formatRuleProblem).join("\n"));
+  return ruleSet;
+}
 
 async function pass(mode) {
   const protocols = mode !== "off";
   const enricher =
-    mode === "full"
+    mode === "full" || mode === "rules"
       ? new FlowEnricher(
           geoip,
           new Inventory({
@@ -57,6 +87,11 @@ async function pass(mode) {
     },
     protocols ? { options: DEFAULT_INSPECTOR_OPTIONS, sink: { event() {} } } : null,
     enricher,
+    ruleSet !== null
+      ? new RuleTriggers(ruleSet, (ctx) => {
+          alerts += ruleSet.evaluate(ctx).length;
+        })
+      : null,
   );
   const source = await openCapture(file);
   const started = process.hrtime.bigint();
@@ -71,7 +106,7 @@ async function pass(mode) {
   };
 }
 
-if (onlyMode === "on" || onlyMode === "off" || onlyMode === "full") {
+if (onlyMode === "on" || onlyMode === "off" || onlyMode === "full" || onlyMode === "rules") {
   const passes = [];
   for (let i = 0; i < pairs; i++) passes.push(await pass(onlyMode));
   console.log(JSON.stringify({ [onlyMode]: passes, outputBytes: sink }));
