@@ -29,7 +29,7 @@ import { parseCidr as canonicalCidr } from "../config/kinds.js";
 import { Failure } from "../config/schema.js";
 import { closest } from "../config/suggest.js";
 import { type Cidr, parseCidr } from "../enrich/geoip/address.js";
-import { FIELD_NAMES, FIELDS, type FieldDef, TRANSPORTS } from "./fields.js";
+import { FIELD_NAMES, type FieldDef, fieldNamed, TRANSPORTS } from "./fields.js";
 import { hasWildcard } from "./match/glob.js";
 import { domainProblem, SET_NAME } from "./sets.js";
 import { comparison, type NumTest, parseAmount, parseNumTest, unitExample } from "./units.js";
@@ -216,6 +216,8 @@ export interface FieldCond {
   /** All must hold. */
   ops: Op[];
   at: Pos;
+  /** The name as the rule wrote it, when that was an ECS alias of `field`. */
+  written?: string;
 }
 
 export type Cond =
@@ -335,13 +337,16 @@ function parseEntry(key: string, keyAt: Pos, value: Val, env: Env): Cond | null 
       items.length === 1 ? items[0]! : { t: "any", items: items as Cond[], at: keyAt };
     return { t: "not", item: inner, at: keyAt };
   }
-  const field = FIELDS.get(key);
+  const field = fieldNamed(key);
   if (field === undefined) {
     env.error(keyAt, unknownField(key));
     return null;
   }
   const ops = parseFieldValue(field, value, env);
-  return ops === null ? null : { t: "field", field, ops, at: keyAt };
+  if (ops === null) return null;
+  const cond: FieldCond = { t: "field", field, ops, at: keyAt };
+  if (key !== field.name) cond.written = key;
+  return cond;
 }
 
 export function unknownField(key: string): string {

@@ -744,6 +744,38 @@ export const FIELDS: ReadonlyMap<string, FieldDef> = new Map(
 
 export const FIELD_NAMES: readonly string[] = [...FIELDS.keys()];
 
+/**
+ * The flow record's and alert's (ECS) names for the same facts, so an analyst can write
+ * a rule from the record in front of them: `dns.question.name` means `dns.query`.
+ */
+export const FIELD_ALIASES: ReadonlyMap<string, string> = new Map([
+  ["source.geo.country_iso_code", "source.country"],
+  ["source.as.number", "source.asn"],
+  ["destination.geo.country_iso_code", "destination.country"],
+  ["destination.as.number", "destination.asn"],
+  ["egressd.name_source", "destination.name_source"],
+  ["network.vlan.id", "network.vlan"],
+  ["egressd.tcp.state", "flow.outcome"],
+  ["dns.question.name", "dns.query"],
+  ["dns.question.type", "dns.type"],
+  ["dns.response_code", "dns.rcode"],
+  ["dns.resolved_ip", "dns.answer"],
+  ["tls.client.server_name", "tls.sni"],
+  ["tls.client.ja3", "tls.ja3"],
+  ["tls.client.ja4", "tls.ja4"],
+  ["http.request.method", "http.method"],
+  ["http.response.status_code", "http.status"],
+  ["url.original", "http.uri"],
+  ["url.path", "http.path"],
+  ["url.domain", "http.host"],
+  ["user_agent.original", "http.user_agent"],
+]);
+
+/** A field by its name or its ECS alias. */
+export function fieldNamed(key: string): FieldDef | undefined {
+  return FIELDS.get(key) ?? FIELDS.get(FIELD_ALIASES.get(key) ?? "");
+}
+
 /** "is known at http_request, http_response". */
 export function triggerList(f: FieldDef): string {
   return TRIGGERS.filter((t) => f.triggers.has(t)).join(", ");

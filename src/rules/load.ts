@@ -650,7 +650,7 @@ function checkTriggers(
     ok = false;
     env.error(
       fc.at,
-      `${fc.field.name} is not known at trigger ${trigger}${what}; it is known at ${triggerList(fc.field)}`,
+      `${fc.written !== undefined ? `${fc.written} (${fc.field.name})` : fc.field.name} is not known at trigger ${trigger}${what}; it is known at ${triggerList(fc.field)}`,
     );
   });
   return ok;

@@ -431,3 +431,31 @@ describe("variables", () => {
 function awaitRules(yaml: string, variables: Record<string, string | string[]>) {
   return { rules: loadRules(yaml, { variables }) };
 }
+
+describe("ECS names from the flow record and alerts", () => {
+  test("mean the same fields, and reasons use the rule language's name", () => {
+    const ecs = oneRule(
+      "dns_query",
+      "dns.question.name: { suffix: hik-connect.com }\ndestination.geo.country_iso_code: CN\ndestination.as.number: 37963",
+    );
+    const plain = oneRule(
+      "dns_query",
+      "dns.query: { suffix: hik-connect.com }\ndestination.country: CN\ndestination.asn: 37963",
+    );
+    const c = ctx("dns_query", makeFlow(), {
+      dns: { queryName: "litedev.hik-connect.com", queryType: "A", answers: [] },
+    });
+    expect(reasons(ecs, c)).toEqual(reasons(plain, c));
+    expect(reasons(ecs, c)).not.toBeNull();
+    const other = ctx("dns_query", makeFlow(), {
+      dns: { queryName: "example.org", queryType: "A", answers: [] },
+    });
+    expect(reasons(ecs, other)).toBeNull();
+  });
+
+  test("an alias is checked against the trigger like its field", () => {
+    expect(() => oneRule("dns_query", "tls.client.server_name: a.example")).toThrow(
+      /tls\.client\.server_name \(tls\.sni\) is not known at trigger dns_query/,
+    );
+  });
+});
