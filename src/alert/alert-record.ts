@@ -1,12 +1,12 @@
 import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
+import { flowOutcome } from "../flow/outcome.js";
 import type { DeviceSummary } from "../inventory/index.js";
 import { addEndpointGeo } from "../output/enrichment-fields.js";
 import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { formatMac, formatTimestamp } from "../output/format.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import type { RuleContext } from "../rules/context.js";
-import { flowOutcome } from "../rules/fields.js";
 import type { RuleMatch, Severity } from "../rules/index.js";
 import { formatIp } from "../util/ip-text.js";
 

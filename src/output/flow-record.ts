@@ -1,8 +1,9 @@
 import { IpProto } from "../decode/packet.js";
 import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
+import { flowOutcome } from "../flow/outcome.js";
 import type { FlowEndReason } from "../flow/table.js";
-import { TcpState, tcpFlagsString, tcpStateName } from "../flow/tcp-state.js";
+import { tcpFlagsString } from "../flow/tcp-state.js";
 import { formatIp } from "../util/ip-text.js";
 import { durationNs, formatMac, formatTimestamp } from "./format.js";
 
@@ -80,14 +81,6 @@ export function icmpErrorText(ipVersion: number, typeCode: number): string {
   return name ? `${type}/${code} ${name}` : `${type}/${code}`;
 }
 
-/** What an analyst reads as the outcome of a TCP flow. */
-function tcpOutcome(flow: Flow): string {
-  const state = flow.tcpState;
-  // An ICMP unreachable to a SYN is a refusal by a firewall or host, like a RST.
-  if (state === TcpState.SYN_SENT && flow.icmpErrors > 0) return tcpStateName(TcpState.REJECTED);
-  return tcpStateName(state);
-}
-
 /**
  * The flow record in Elastic Common Schema style (docs/FLOW-RECORD.md). Built once per
  * report; field order is fixed so output is byte-for-byte reproducible.
@@ -142,7 +135,7 @@ export function flowRecord(flow: Flow, reason: FlowEndReason): Record<string, un
   const egressd: Record<string, unknown> = { flow: flowInfo };
   if (isTcp) {
     egressd.tcp = {
-      state: tcpOutcome(flow),
+      state: flowOutcome(flow),
       midstream: flow.midstream,
       source_flags: tcpFlagsString(flow.srcTcpFlags),
       destination_flags: tcpFlagsString(flow.dstTcpFlags),

@@ -5,14 +5,15 @@
  * destination.port, network.transport, dns.*, tls.*, http.*), so an analyst who knows the
  * flow records knows the rule language.
  */
-import { IpProto } from "../decode/packet.js";
 import { RULE_EMBEDDED_IPV4, RULE_SPECIAL, ScopeClassifier } from "../enrich/geoip/scope.js";
 import type { GeoAnswer, Scope } from "../enrich/geoip/types.js";
 import type { Flow } from "../flow/flow.js";
-import { TcpState, tcpStateName } from "../flow/tcp-state.js";
+import { flowOutcome } from "../flow/outcome.js";
 import { DEVICE_ROLES, type DeviceSummary } from "../inventory/index.js";
-import { transportName } from "../output/flow-record.js";
+import { recordHasPorts, transportName } from "../output/flow-record.js";
+import { DNS_RCODE_NAMES, DNS_TYPE_NAMES } from "../protocols/dns/mnemonics.js";
 import type { FlowApp } from "../protocols/flow-app.js";
+import { BODY_MAGICS } from "../protocols/http/record.js";
 import { formatIp } from "../util/ip-text.js";
 import { type RuleContext, TRIGGERS, type Trigger } from "./context.js";
 import type { Unit } from "./units.js";
@@ -105,42 +106,7 @@ export const PROTOCOLS = [
   "dahua-p2p",
   "unknown",
 ] as const;
-export const BODY_MAGICS = [
-  "hikvision-digicap",
-  "dahua-firmware-zip",
-  "zip",
-  "gzip",
-  "uimage",
-  "squashfs",
-  "elf",
-];
-const RCODES = [
-  "NOERROR",
-  "FORMERR",
-  "SERVFAIL",
-  "NXDOMAIN",
-  "NOTIMP",
-  "REFUSED",
-  "YXDOMAIN",
-  "YXRRSET",
-  "NXRRSET",
-  "NOTAUTH",
-  "NOTZONE",
-];
-const DNS_TYPES = [
-  "A",
-  "AAAA",
-  "CNAME",
-  "HTTPS",
-  "SVCB",
-  "MX",
-  "NS",
-  "PTR",
-  "SOA",
-  "SRV",
-  "TXT",
-  "ANY",
-];
+
 const HTTP_METHODS = [
   "GET",
   "HEAD",
@@ -207,24 +173,6 @@ function direction(f: Flow): string {
   const dstLocal = dstScope(f) !== "internet";
   if (srcLocal) return dstLocal ? "internal" : "outbound";
   return dstLocal ? "inbound" : "external";
-}
-
-function hasPorts(f: Flow): boolean {
-  return f.proto === IpProto.TCP || f.proto === IpProto.UDP || f.proto === IpProto.SCTP;
-}
-
-/**
- * Where a flow stands: TCP as its state says (an ICMP unreachable to a SYN is a refusal,
- * as in flow records); other transports: refused by an ICMP error, established once the
- * responder sent anything, attempted until then.
- */
-export function flowOutcome(f: Flow): string {
-  if (f.proto === IpProto.TCP) {
-    if (f.tcpState === TcpState.SYN_SENT && f.icmpErrors > 0) return "rejected";
-    return tcpStateName(f.tcpState);
-  }
-  if (f.icmpErrors > 0) return "rejected";
-  return f.dstPackets > 0 ? "established" : "attempted";
 }
 
 function app(ctx: RuleContext): FlowApp | null {
@@ -294,7 +242,7 @@ function endpoint(side: "src" | "dst"): Record<string, Spec> {
       help: `the ${who}'s TCP/UDP/SCTP port`,
       transports: ["tcp", "udp", "sctp"],
       triggers: FLOW_TRIGGERS,
-      get: flowField((f) => (hasPorts(f) ? (src ? f.srcPort : f.dstPort) : undefined)),
+      get: flowField((f) => (recordHasPorts(f.proto) ? (src ? f.srcPort : f.dstPort) : undefined)),
     },
     group: {
       kind: "name",
@@ -511,7 +459,7 @@ const SPECS: [string, Spec][] = [
     "dns.type",
     {
       kind: "enum",
-      values: DNS_TYPES,
+      values: DNS_TYPE_NAMES,
       help: "the question type: A, AAAA, HTTPS... (or TYPE<n>)",
       transports: ["udp", "tcp"],
       triggers: DNS_TRIGGERS,
@@ -522,7 +470,7 @@ const SPECS: [string, Spec][] = [
     "dns.rcode",
     {
       kind: "enum",
-      values: RCODES,
+      values: DNS_RCODE_NAMES,
       help: "the answer's response code: NOERROR, NXDOMAIN, SERVFAIL...",
       transports: ["udp", "tcp"],
       triggers: ["dns_answer"],

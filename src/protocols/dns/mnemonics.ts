@@ -96,7 +96,7 @@ const TYPES: ReadonlyMap<number, string> = new Map([
   [32769, "DLV"],
 ]);
 
-const RCODES = [
+export const DNS_RCODE_NAMES: readonly string[] = [
   "NOERROR",
   "FORMERR",
   "SERVFAIL",
@@ -127,11 +127,14 @@ export const DnsType = {
   HTTPS: 65,
 } as const;
 
+/** Every question/record type with a mnemonic, for rule checks and completions. */
+export const DNS_TYPE_NAMES: readonly string[] = [...TYPES.values()];
+
 export function dnsTypeName(type: number): string {
   return TYPES.get(type) ?? `TYPE${type}`;
 }
 
 /** For the 4-bit header RCODE (and the 12-bit extended one, which adds BADVERS and up). */
 export function dnsRcodeName(rcode: number): string {
-  return RCODES[rcode] ?? `RCODE${rcode}`;
+  return DNS_RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
 }

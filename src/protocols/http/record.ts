@@ -48,14 +48,16 @@ export type HttpAnomaly = (typeof HTTP_ANOMALIES)[number];
 export type HttpProtocol = "http" | "rtsp";
 
 /** Names of firmware and archive formats recognised from the first bytes of a body. */
-export type BodyMagic =
-  | "hikvision-digicap"
-  | "dahua-firmware-zip"
-  | "zip"
-  | "gzip"
-  | "uimage"
-  | "squashfs"
-  | "elf";
+export const BODY_MAGICS = [
+  "hikvision-digicap",
+  "dahua-firmware-zip",
+  "zip",
+  "gzip",
+  "uimage",
+  "squashfs",
+  "elf",
+] as const;
+export type BodyMagic = (typeof BODY_MAGICS)[number];
 
 /** One request, as sent by the connection's initiator. */
 export interface HttpRequest {
