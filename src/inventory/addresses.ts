@@ -1,18 +1,11 @@
 /**
  * Address facts the inventory needs, on the 32-bit words egressd keeps addresses in (IPv4
- * in word 3, unsigned, network order), plus text -> words through ip-cidr for config and
- * stored devices. Off the per-packet path: called per flow at most.
+ * in word 3, unsigned, network order), plus ip-cidr's bigint addresses -> words for the
+ * group config (text -> words is src/enrich/geoip/address.ts). Off the per-packet path:
+ * called per flow at most.
  */
 
-import IPCIDR from "ip-cidr";
-
-export interface AddressWords {
-  version: 4 | 6;
-  w0: number;
-  w1: number;
-  w2: number;
-  w3: number;
-}
+import type { AddressWords } from "../enrich/geoip/address.js";
 
 /** 0.0.0.0 or :: (a DHCP client before it has an address). */
 export function isUnspecified(v: number, w0: number, w1: number, w2: number, w3: number): boolean {
@@ -58,18 +51,4 @@ export function wordsOfBigInt(version: 4 | 6, n: bigint): AddressWords {
     w2: Number((n >> 32n) % TWO_32),
     w3: Number(n % TWO_32),
   };
-}
-
-/** "192.0.2.1" or "2001:db8::1" -> words; null when it is not a plain address. */
-export function parseAddress(text: string): AddressWords | null {
-  if (text.includes("/") || !IPCIDR.isValidAddress(text)) return null;
-  // ip-cidr reads "::ffff:a.b.c.d" as IPv4; the inventory keeps such text as written.
-  const v6 = text.includes(":");
-  try {
-    const cidr = new IPCIDR(`${text}/${v6 ? 128 : 32}`);
-    if (v6 !== !cidr.address.v4) return null;
-    return wordsOfBigInt(v6 ? 6 : 4, cidr.start<bigint>({ type: "bigInteger" }));
-  } catch {
-    return null;
-  }
 }

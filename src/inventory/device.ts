@@ -4,8 +4,8 @@
  * what the store keeps, so a view read back restores the device exactly.
  */
 
+import { type AddressWords, parseAddress } from "../enrich/geoip/address.js";
 import { formatMac, formatTimestamp } from "../output/format.js";
-import { type AddressWords, parseAddress } from "./addresses.js";
 import type {
   ClaimFinding,
   ClaimSource,

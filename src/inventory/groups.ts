@@ -14,8 +14,9 @@
  */
 
 import IPCIDR from "ip-cidr";
+import type { AddressWords } from "../enrich/geoip/address.js";
 import { formatIp } from "../util/ip-text.js";
-import { type AddressWords, wordsOfBigInt } from "./addresses.js";
+import { wordsOfBigInt } from "./addresses.js";
 import { macHexDigits, macPrefix, parseMac } from "./mac.js";
 
 export interface DeviceGroupSpec {

@@ -11,18 +11,13 @@
  * seen least recently is evicted and counted. Per-device lists are bounded too.
  */
 
+import { type AddressWords, parseAddress } from "../enrich/geoip/address.js";
 import type { Flow } from "../flow/flow.js";
 import { TcpState } from "../flow/tcp-state.js";
 import { formatTimestamp } from "../output/format.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import { formatIp } from "../util/ip-text.js";
-import {
-  type AddressWords,
-  isGroupAddress,
-  isLinkLocal,
-  isUnspecified,
-  parseAddress,
-} from "./addresses.js";
+import { isGroupAddress, isLinkLocal, isUnspecified } from "./addresses.js";
 import {
   DEFAULT_LIMITS,
   Device,

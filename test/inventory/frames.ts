@@ -5,7 +5,8 @@
  * 198.51.100.0/24 and 203.0.113.0/24 for the internet.
  */
 
-import { isPrivateAddress, parseAddress } from "../../src/inventory/addresses.js";
+import { parseAddress } from "../../src/enrich/geoip/address.js";
+import { isPrivateAddress } from "../../src/inventory/addresses.js";
 import { ethernet, ipv4, ipv6, tcp, udp } from "../helpers/packets.js";
 import type { TimedFrame } from "../helpers/run-pipeline.js";
 

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/inventory/addresses.js";
+import { parseAddress } from "../../src/enrich/geoip/address.js";
 import { type DeviceGroupSpec, DeviceGroups, GroupSpecError } from "../../src/inventory/groups.js";
 import { parseMac } from "../../src/inventory/mac.js";
 

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/inventory/addresses.js";
+import { parseAddress } from "../../src/enrich/geoip/address.js";
 import type { DeviceView } from "../../src/inventory/device.js";
 import { DeviceGroups } from "../../src/inventory/groups.js";
 import { Inventory, type InventoryOptions } from "../../src/inventory/inventory.js";
