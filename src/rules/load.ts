@@ -482,22 +482,7 @@ class SetResolver {
     private readonly dirs: readonly string[],
     private readonly problems: RuleProblem[],
   ) {
-    for (const dir of dirs) {
-      for (const [name, path] of listSetFiles(dir, problems)) {
-        const other = this.files.get(name);
-        if (other !== undefined && resolve(other) !== resolve(path)) {
-          problems.push({
-            file: path,
-            line: 0,
-            col: 0,
-            severity: "error",
-            message: `set ${name} is also defined by ${other}; keep one file per set name`,
-          });
-          continue;
-        }
-        this.files.set(name, path);
-      }
-    }
+    for (const dir of dirs) listSetFiles(dir, problems, this.files);
     // Shipped sets come last: a file of the same name in the admin's folder replaces one.
     for (const [name, path] of listSetFiles(BUILTIN_SETS_DIR, problems)) {
       if (!this.files.has(name)) this.files.set(name, path);

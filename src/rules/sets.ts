@@ -7,7 +7,7 @@
  * networks into prefix tries, AS numbers into a Set.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { basename, extname, join } from "node:path";
+import { basename, extname, join, resolve } from "node:path";
 import { parseAddress, parseCidr } from "../enrich/geoip/address.js";
 import { CidrSet, formatCidr } from "./match/cidr.js";
 import { DomainMatcher } from "./match/domain.js";
@@ -264,8 +264,11 @@ export function loadSetFile(
 }
 
 /** Set files in a folder: name -> path. A missing folder has none. */
-export function listSetFiles(dir: string, problems: RuleProblem[]): Map<string, string> {
-  const out = new Map<string, string>();
+export function listSetFiles(
+  dir: string,
+  problems: RuleProblem[],
+  out = new Map<string, string>(),
+): Map<string, string> {
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -288,7 +291,8 @@ export function listSetFiles(dir: string, problems: RuleProblem[]): Map<string, 
       continue;
     }
     const other = out.get(name);
-    if (other !== undefined) {
+    // The same folder given twice is one definition, not two.
+    if (other !== undefined && resolve(other) !== resolve(path)) {
       problems.push({
         file: path,
         line: 0,
