@@ -13,6 +13,7 @@ import { VendorClouds } from "../inventory/vendor-clouds.js";
 import { SqliteDeviceStore } from "../store/devices.js";
 import { DEFAULT_DB_PATH, StoreError } from "../store/sqlite.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
+import { tableLines } from "./text-table.js";
 import { formatBytes } from "./units.js";
 
 export const DEVICES_HELP = `Usage: egressd devices [options]
@@ -149,34 +150,13 @@ class ChunkedWriter {
 
 // --- text ----------------------------------------------------------------
 
-/**
- * Names, models and banners come from the devices themselves: control characters are
- * shown escaped so that a hostile device cannot drive the terminal.
- */
-function safe(s: string): string {
-  let out = "";
-  for (const ch of s) {
-    const c = ch.charCodeAt(0);
-    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `\\x${c.toString(16).padStart(2, "0")}` : ch;
-  }
-  return out;
-}
-
 /** Packet time to the second, for tables ("2026-11-22T06:48:54Z"). */
 function shortTime(iso: string | undefined): string {
   return iso === undefined ? "-" : `${iso.slice(0, 19)}Z`;
 }
 
 function table(w: ChunkedWriter, headers: string[], rows: string[][]): void {
-  const cells = [headers, ...rows.map((r) => r.map(safe))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  for (const r of cells)
-    w.line(
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
-        .join("  ")
-        .trimEnd(),
-    );
+  for (const line of tableLines(headers, rows)) w.line(line);
 }
 
 function ipsCell(ips: string[]): string {

@@ -14,6 +14,7 @@ import type { RuleTestCase, RuleTestExpect } from "../rules/load.js";
 import type { WhereValue } from "../rules/schema.js";
 import { type JsonRecord, runCaptureWithRules } from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
+import { tableLines, terminalSafe } from "./text-table.js";
 
 export const DEFAULT_RULES_PATH = "rules/";
 
@@ -84,26 +85,8 @@ function printProblems(problems: readonly RuleProblem[]): void {
   if (text !== "") process.stderr.write(text);
 }
 
-/** Control characters in rule text are shown escaped, so a rule file cannot drive the terminal. */
-function safe(s: string): string {
-  let out = "";
-  for (const ch of s) {
-    const c = ch.charCodeAt(0);
-    out += c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `\\x${c.toString(16).padStart(2, "0")}` : ch;
-  }
-  return out;
-}
-
 function table(headers: string[], rows: string[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(safe))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
-        .join("  ")
-        .trimEnd(),
-    )
+  return tableLines(headers, rows)
     .map((l) => `${l}\n`)
     .join("");
 }
@@ -219,8 +202,8 @@ async function runTests(
       process.stdout.write(`${JSON.stringify({ ...out, alerts: r.alerts })}\n`);
       continue;
     }
-    let text = `${r.pass ? "PASS" : "FAIL"} ${safe(`${test.file}:${test.line} ${test.name}`)}\n`;
-    for (const reason of r.reasons) text += `  ${safe(reason)}\n`;
+    let text = `${r.pass ? "PASS" : "FAIL"} ${terminalSafe(`${test.file}:${test.line} ${test.name}`)}\n`;
+    for (const reason of r.reasons) text += `  ${terminalSafe(reason)}\n`;
     process.stdout.write(text);
   }
   if (!json) {
