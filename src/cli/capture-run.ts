@@ -7,10 +7,10 @@
 import { alertRecord } from "../alert/alert-record.js";
 import { openCapture } from "../capture/open.js";
 import type { PacketSource, SourceResult } from "../capture/source.js";
-import type { DeviceGroupConfig, EgressdConfig, GeoipConfig } from "../config/config.js";
+import type { DeviceGroupConfig, EgressdConfig } from "../config/config.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
 import { FlowEnricher } from "../enrich/flow-enricher.js";
-import { GeoIp, GeoIpError } from "../enrich/geoip/index.js";
+import type { GeoIp } from "../enrich/geoip/index.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowOptions } from "../flow/options.js";
 import type { FlowEndReason } from "../flow/table.js";
@@ -32,7 +32,7 @@ import type { RuleMatch, RuleSet } from "../rules/index.js";
 import { RuleTriggers } from "../rules/triggers.js";
 import { StoreError } from "../store/sqlite.js";
 import { InputError } from "./errors.js";
-import { geoIpOptions, openGeoIp } from "./geoip-setup.js";
+import { openGeoIp } from "./geoip-setup.js";
 import { ProgressBar } from "./progress.js";
 import type { ReplaySummary } from "./summary.js";
 
@@ -93,18 +93,11 @@ export class CaptureRun {
 
   constructor(private readonly setup: CaptureSetup) {
     this.command = setup.command ?? "replay";
-    this.geoip = setup.geoip === false ? null : this.openGeoIp(setup.config.geoip);
+    this.geoip =
+      setup.geoip === false
+        ? null
+        : openGeoIp(setup.config.geoip, this.command, setup.geoipAgeWarnings !== false);
     this.inventory = createInventory(setup.config, this.geoip, setup.inventoryDb);
-  }
-
-  private openGeoIp(config: GeoipConfig): GeoIp {
-    if (this.setup.geoipAgeWarnings !== false) return openGeoIp(config, this.command);
-    try {
-      return GeoIp.open(geoIpOptions(config));
-    } catch (err) {
-      if (err instanceof GeoIpError) throw new InputError(err.message);
-      throw err;
-    }
   }
 
   /** Reads the capture to its end (or its damage, in summary.error) and flushes every flow. */

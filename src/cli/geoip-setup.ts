@@ -3,7 +3,7 @@ import { GeoIp, GeoIpError, type GeoIpOptions } from "../enrich/geoip/index.js";
 import { InputError } from "./errors.js";
 
 /** The config file's geoip section as GeoIp options. */
-export function geoIpOptions(config: GeoipConfig): GeoIpOptions {
+function geoIpOptions(config: GeoipConfig): GeoIpOptions {
   const options: GeoIpOptions = {
     bundled: config.bundled,
     internetRanges: [...config.internet_ranges],
@@ -21,7 +21,7 @@ export function geoIpOptions(config: GeoipConfig): GeoIpOptions {
  * Databases older than the configured age are named on stderr: stale country or ASN
  * data puts flows in the wrong place without any other sign.
  */
-export function openGeoIp(config: GeoipConfig, command: string): GeoIp {
+export function openGeoIp(config: GeoipConfig, command: string, warnStale = true): GeoIp {
   let geoip: GeoIp;
   try {
     geoip = GeoIp.open(geoIpOptions(config));
@@ -29,7 +29,7 @@ export function openGeoIp(config: GeoipConfig, command: string): GeoIp {
     if (err instanceof GeoIpError) throw new InputError(err.message);
     throw err;
   }
-  for (const db of geoip.stale(new Date())) {
+  for (const db of warnStale ? geoip.stale(new Date()) : []) {
     const days = Math.floor((Date.now() - db.buildTime.getTime()) / 86_400_000);
     const how = db.bundled
       ? "update the @ip-location-db packages (npm update) or configure MaxMind databases"

@@ -8,6 +8,7 @@ import type { ProtocolEventKind } from "../protocols/inspector.js";
 import { formatRuleProblem, loadRuleFiles, type RuleSet } from "../rules/index.js";
 import { CaptureRun, type CaptureSetup, openCaptureFile, type RunOptions } from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
+import { parseRuleVariables } from "./rule-variables.js";
 import { printSummary } from "./summary.js";
 
 export const REPLAY_HELP = `Usage: egressd replay [options] FILE|-
@@ -160,7 +161,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     rules: values.alerts
       ? {
           paths: values.rules ?? config.rules.paths,
-          variables: { ...config.rules.variables, ...parseVariables(values.var ?? []) },
+          variables: { ...config.rules.variables, ...parseRuleVariables(values.var ?? []) },
         }
       : null,
     input: positionals[0]!,
@@ -207,18 +208,6 @@ export async function runReplay(argv: string[]): Promise<number> {
   }
   printSummary(summary, parsed.summary);
   return summary.error ? ExitCode.ERROR : ExitCode.OK;
-}
-
-/** --var name=value (name=a,b,c for a list). */
-function parseVariables(pairs: string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--var needs NAME=VALUE, got "${pair}"`);
-    const value = pair.slice(eq + 1);
-    out[pair.slice(0, eq)] = value.includes(",") ? value.split(",").map((v) => v.trim()) : value;
-  }
-  return out;
 }
 
 /** Loads the rule files; any error is the operator's input error, every problem listed. */

@@ -14,6 +14,7 @@ import type { RuleTestCase, RuleTestExpect } from "../rules/load.js";
 import type { WhereValue } from "../rules/schema.js";
 import { type JsonRecord, runCaptureWithRules } from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
+import { parseRuleVariables } from "./rule-variables.js";
 import { tableLines, terminalSafe } from "./text-table.js";
 
 export const DEFAULT_RULES_PATH = "rules/";
@@ -58,26 +59,6 @@ Exit status: 0 when the rules are valid (warnings allowed) and, for test, every
 case passes; 1 when there is any error, a path cannot be read or a test fails;
 2 on a usage error.
 `;
-
-function parseVars(list: readonly string[]): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const item of list) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--var needs NAME=VALUE, got "${item}"`);
-    const name = item.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new UsageError(`--var: "${name}" is not a variable name (letters, digits and _)`);
-    }
-    const value = item.slice(eq + 1);
-    out[name] = value.includes(",")
-      ? value
-          .split(",")
-          .map((v) => v.trim())
-          .filter((v) => v !== "")
-      : value;
-  }
-  return out;
-}
 
 function printProblems(problems: readonly RuleProblem[]): void {
   let text = "";
@@ -127,7 +108,7 @@ export async function runRules(args: string[]): Promise<number> {
   }
   if (command === "check" && values.json) throw new UsageError("--json is for rules list");
   const paths = rest.length > 0 ? rest : [DEFAULT_RULES_PATH];
-  const options: LoadOptions = { variables: parseVars(values.var ?? []) };
+  const options: LoadOptions = { variables: parseRuleVariables(values.var ?? []) };
   if (values.sets !== undefined) options.setsDir = values.sets;
   const { ruleSet, problems, tests } = loadRuleFiles(paths, options);
   printProblems(problems);
