@@ -1,14 +1,12 @@
-import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import { flowOutcome } from "../flow/outcome.js";
 import type { DeviceSummary } from "../inventory/index.js";
-import { addEndpointGeo } from "../output/enrichment-fields.js";
+import { endpointsOf } from "../output/endpoints.js";
 import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { formatMac, formatTimestamp } from "../output/format.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import type { RuleContext } from "../rules/context.js";
 import type { RuleMatch, Severity } from "../rules/index.js";
-import { formatIp } from "../util/ip-text.js";
 
 /** ECS event.severity as Elastic's detection rules number them. */
 const SEVERITY_SCORE: Record<Severity, number> = {
@@ -18,24 +16,6 @@ const SEVERITY_SCORE: Record<Severity, number> = {
   high: 73,
   critical: 99,
 };
-
-function endpoint(
-  flow: Flow,
-  side: "source" | "destination",
-): { fields: Record<string, unknown>; ip: string } {
-  const src = side === "source";
-  const ip = src
-    ? formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3)
-    : formatIp(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3);
-  const fields: Record<string, unknown> = { ip };
-  if (recordHasPorts(flow.proto)) fields.port = src ? flow.srcPort : flow.dstPort;
-  const mac = src ? flow.srcMac : flow.dstMac;
-  if (mac >= 0) fields.mac = formatMac(mac);
-  if (!src && flow.domain !== "") fields.domain = flow.domain;
-  const geo = src ? flow.srcGeo : flow.dstGeo;
-  if (geo !== null) addEndpointGeo(fields, geo);
-  return { fields, ip };
-}
 
 /** "camera cam-group (Hikvision, 10.20.0.11)": who did it, as an analyst reads it. */
 function who(device: DeviceSummary | null, ip: string): string {
@@ -164,19 +144,20 @@ export function alertRecord(match: RuleMatch, ctx: RuleContext): Record<string, 
     tags: rule.tags,
   };
   if (flow !== null) {
-    const s = endpoint(flow, "source");
-    const d = endpoint(flow, "destination");
-    record.source = s.fields;
-    record.destination = d.fields;
-    if (flow.communityId === "") flow.communityId = communityId(flow);
-    const network: Record<string, unknown> = {
-      transport: transportName(flow.proto),
-      community_id: flow.communityId,
-    };
+    // The event endpoints (ip, port, GeoIP; transport, Community ID, VLAN), plus what an
+    // alert adds: MACs, the destination's name and the recognised protocol.
+    const { source, destination, network } = endpointsOf(flow);
+    const s: Record<string, unknown> = { ...source };
+    const d: Record<string, unknown> = { ...destination };
+    if (flow.srcMac >= 0) s.mac = formatMac(flow.srcMac);
+    if (flow.dstMac >= 0) d.mac = formatMac(flow.dstMac);
+    if (flow.domain !== "") d.domain = flow.domain;
+    record.source = s;
+    record.destination = d;
+    const net: Record<string, unknown> = { ...network };
     const protocol = (flow.app as FlowApp | null)?.protocol;
-    if (protocol) network.protocol = protocol;
-    if (flow.vlanOuter >= 0) network.vlan = { id: String(flow.vlanOuter) };
-    record.network = network;
+    if (protocol) net.protocol = protocol;
+    record.network = net;
     if (flow.srcDevice !== null) egressd.source_device = flow.srcDevice;
     if (flow.dstDevice !== null) egressd.destination_device = flow.dstDevice;
     egressd.name_source = flow.nameSource;
@@ -185,8 +166,8 @@ export function alertRecord(match: RuleMatch, ctx: RuleContext): Record<string, 
       source_bytes: flow.reportedBytesOut + flow.srcBytes,
       destination_bytes: flow.reportedBytesIn + flow.dstBytes,
     };
-    src = who(flow.srcDevice, s.ip);
-    dst = where(flow, d.ip);
+    src = who(flow.srcDevice, source.ip);
+    dst = where(flow, destination.ip);
   } else if (ctx.device !== undefined) {
     egressd.device = ctx.device;
   }

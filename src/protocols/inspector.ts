@@ -2,11 +2,9 @@ import type { RawPacket } from "../capture/source.js";
 import type { AnomalyCounters } from "../decode/anomalies.js";
 import { type DecodedPacket, IpProto, TcpFlag } from "../decode/packet.js";
 import { type NameSource, NameTable, type NameTableOptions } from "../enrich/names.js";
-import { communityId } from "../flow/community-id.js";
 import type { Flow } from "../flow/flow.js";
 import type { FlowObserver } from "../flow/table.js";
-import { addEndpointGeo } from "../output/enrichment-fields.js";
-import { recordHasPorts, transportName } from "../output/flow-record.js";
+import { endpointsOf } from "../output/endpoints.js";
 import type { RuleTriggers } from "../rules/triggers.js";
 import { formatIp } from "../util/ip-text.js";
 import { type DhcpRecord, looksLikeDhcp, parseDhcp } from "./dhcp/index.js";
@@ -716,30 +714,6 @@ export class ProtocolInspector implements FlowObserver {
   private nowMsOf(raw: RawPacket): number {
     return Math.max(this.nowMs, raw.tsSec * 1000 + raw.tsNsec / 1e6);
   }
-}
-
-/** The endpoint fields of a flow, computed once per inspected flow for its events. */
-export function endpointsOf(flow: Flow): EventEndpoints {
-  if (flow.communityId === "") flow.communityId = communityId(flow);
-  const source: EventEndpoints["source"] = {
-    ip: formatIp(flow.ipVersion, flow.src0, flow.src1, flow.src2, flow.src3),
-  };
-  const destination: EventEndpoints["destination"] = {
-    ip: formatIp(flow.ipVersion, flow.dst0, flow.dst1, flow.dst2, flow.dst3),
-  };
-  if (recordHasPorts(flow.proto)) {
-    source.port = flow.srcPort;
-    destination.port = flow.dstPort;
-  }
-  const network: EventEndpoints["network"] = {
-    transport: transportName(flow.proto),
-    community_id: flow.communityId,
-  };
-  if (flow.vlanOuter >= 0) network.vlan = { id: String(flow.vlanOuter) };
-  // Enrichment ran when the flow started, before any event could be built.
-  if (flow.srcGeo !== null) addEndpointGeo(source, flow.srcGeo);
-  if (flow.dstGeo !== null) addEndpointGeo(destination, flow.dstGeo);
-  return { source, destination, network };
 }
 
 /**
