@@ -1,6 +1,6 @@
 import type { PacketSink, RawPacket } from "./capture/source.js";
 import { A, AnomalyCounters } from "./decode/anomalies.js";
-import type { DecodedPacket } from "./decode/packet.js";
+import { type DecodedPacket, IpProto } from "./decode/packet.js";
 import {
   DECODE_NOT_IP,
   DECODE_OK,
@@ -169,6 +169,9 @@ export class Pipeline implements PacketSink {
  * inspector the flow leaves inspection at once, so the table calls nothing per packet.
  */
 class FlowObservers implements FlowObserver {
+  /** A datagram flow whose flow_attempt waits for its first packet to be inspected. */
+  private attemptPending: Flow | null = null;
+
   constructor(
     private readonly enricher: FlowEnricher | null,
     private readonly inspector: ProtocolInspector | null,
@@ -179,7 +182,12 @@ class FlowObservers implements FlowObserver {
     this.enricher?.flowStarted(flow);
     if (this.inspector !== null) this.inspector.flowStarted(flow, pkt, raw, fromSource);
     else flow.inspect = false;
-    this.triggers?.flowStarted(flow);
+    if (this.triggers === null) return;
+    // A datagram flow's first packet carries its payload: inspecting it first lets rules
+    // at flow_attempt know the protocol (Dahua P2P, DHIP...). A TCP flow starts with a
+    // SYN, so there is nothing to wait for. packet() follows at once in the flow table.
+    if (flow.inspect && pkt.proto !== IpProto.TCP) this.attemptPending = flow;
+    else this.triggers.flowStarted(flow);
   }
 
   outcome(flow: Flow): void {
@@ -192,6 +200,10 @@ class FlowObservers implements FlowObserver {
 
   packet(flow: Flow, pkt: DecodedPacket, raw: RawPacket, fromSource: boolean): void {
     this.inspector?.packet(flow, pkt, raw, fromSource);
+    if (this.attemptPending === flow) {
+      this.attemptPending = null;
+      this.triggers!.flowStarted(flow);
+    }
   }
 
   tick(nowMs: number): void {

@@ -27,7 +27,14 @@ import { flowRecord } from "../output/flow-record.js";
 import { addProtocolFields, protocolEventRecord } from "../output/protocol-fields.js";
 import { Pipeline, type UnsupportedLinkTypeError } from "../pipeline.js";
 import type { FlowApp } from "../protocols/flow-app.js";
-import { DEFAULT_INSPECTOR_OPTIONS, type ProtocolEventKind } from "../protocols/inspector.js";
+import { MAX_BODY_BYTES } from "../protocols/http/stream.js";
+import {
+  DEFAULT_INSPECTOR_OPTIONS,
+  type InspectorOptions,
+  MAX_PAYLOAD_BYTES,
+  type ProtocolEventKind,
+} from "../protocols/inspector.js";
+import { HTTP_HEADER_PREFIX } from "../rules/fields.js";
 import type { RuleMatch, RuleSet } from "../rules/index.js";
 import { RuleTriggers } from "../rules/triggers.js";
 import { StoreError } from "../store/sqlite.js";
@@ -123,7 +130,11 @@ export class CaptureRun {
     const onEvent = options.onEvent;
     const protocols = protocolsOn
       ? {
-          options: { ...DEFAULT_INSPECTOR_OPTIONS, events: new Set(options.events ?? []) },
+          options: {
+            ...DEFAULT_INSPECTOR_OPTIONS,
+            events: new Set(options.events ?? []),
+            ...(ruleSet !== null ? ruleInputs(ruleSet) : {}),
+          },
           sink: {
             event(e: Parameters<typeof protocolEventRecord>[0]) {
               onEvent?.(protocolEventRecord(e));
@@ -257,6 +268,15 @@ export async function runCaptureWithRules(
   } finally {
     run.close();
   }
+}
+
+/** What the inspector keeps beyond its records because a loaded rule reads it. */
+function ruleInputs(ruleSet: RuleSet): Partial<InspectorOptions> {
+  return {
+    payloadBytes: ruleSet.usesFields("payload.") ? MAX_PAYLOAD_BYTES : 0,
+    httpHeaders: ruleSet.usesFields(HTTP_HEADER_PREFIX),
+    httpBodyBytes: ruleSet.fields.has("http.body") ? MAX_BODY_BYTES : 0,
+  };
 }
 
 /**

@@ -61,6 +61,9 @@ export class FlowApp {
   unrecognised = 0;
   /** Copies of those packets' TCP payloads, parsed once a later segment is recognised. */
   unrecognisedSegments: StreamSegment[] | null = null;
+  /** Each direction's first payload bytes, kept only when a rule reads payload.* fields. */
+  payloadOut: Buffer | null = null;
+  payloadIn: Buffer | null = null;
   /** Initial sequence numbers from the SYN and SYN-ACK, so streams start at the right byte. */
   clientIsn = -1;
   serverIsn = -1;

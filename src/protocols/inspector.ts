@@ -47,7 +47,18 @@ export interface InspectorOptions {
   maxDatagrams: number;
   /** Protocol events wanted by the sink; the work of building the others is skipped. */
   events: ReadonlySet<ProtocolEventKind>;
+  /**
+   * What rules need beyond the records, off unless a loaded rule uses it: the first
+   * payload bytes of each direction (payload.* fields), every HTTP header
+   * (http.header.*), the first HTTP body bytes (http.body).
+   */
+  payloadBytes?: number;
+  httpHeaders?: boolean;
+  httpBodyBytes?: number;
 }
+
+/** The most first-payload bytes a flow keeps per direction for rules. */
+export const MAX_PAYLOAD_BYTES = 256;
 
 export const DEFAULT_INSPECTOR_OPTIONS: InspectorOptions = {
   names: { maxEntries: 200_000, minTtlSeconds: 3600, maxTtlSeconds: 86_400 },
@@ -89,7 +100,13 @@ export interface InspectorStats {
 
 const PORT_NTP = 123;
 const TLS_SEGMENTS_AFTER_HANDSHAKE = 4;
-const RTSP_TRANSACTIONS_INSPECTED = 2;
+/**
+ * RTSP requests parsed per connection: a session's set-up (OPTIONS, DESCRIBE and its 401
+ * retry, a SETUP per track, PLAY or RECORD) fits well within this, so rules see the
+ * SETUP transport and a RECORD (a camera pushing its video out). After that a control
+ * connection only carries keep-alives, and interleaved video stops parsing by itself.
+ */
+const RTSP_TRANSACTIONS_INSPECTED = 16;
 /**
  * DHCP datagrams parsed per flow, and records kept. Higher than for NTP: every client's
  * broadcast DISCOVER and REQUEST share one flow (0.0.0.0:68 -> 255.255.255.255:67), and
@@ -164,6 +181,7 @@ export class ProtocolInspector implements FlowObserver {
     private readonly anomalies: AnomalyCounters,
   ) {
     this.names = new NameTable(options.names);
+    this.payloadBytes = Math.min(Math.max(options.payloadBytes ?? 0, 0), MAX_PAYLOAD_BYTES);
     this.dns = new DnsTransactionTracker(
       { maxPending: options.dnsMaxPending, timeoutMs: options.dnsTimeoutSeconds * 1000 },
       (tx) => this.dnsTransaction(tx),
@@ -178,6 +196,21 @@ export class ProtocolInspector implements FlowObserver {
   }
 
   private nowMs = 0;
+  private readonly payloadBytes: number;
+
+  /** A copy of each direction's first payload, for payload.* rule fields. */
+  private keepPayload(
+    app: FlowApp,
+    fromSource: boolean,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+  ) {
+    if ((fromSource ? app.payloadOut : app.payloadIn) !== null) return;
+    const copy = Buffer.from(buf.subarray(off, off + Math.min(len, this.payloadBytes)));
+    if (fromSource) app.payloadOut = copy;
+    else app.payloadIn = copy;
+  }
 
   tick(nowMs: number): void {
     this.nowMs = nowMs;
@@ -195,6 +228,7 @@ export class ProtocolInspector implements FlowObserver {
     const len = pkt.payloadCaptured;
     if (len <= 0) return;
     if (app === null) flow.app = app = new FlowApp();
+    if (this.payloadBytes > 0) this.keepPayload(app, fromSource, raw.buf, pkt.payloadOffset, len);
     // Data in a SYN (TCP Fast Open) starts after the SYN's own sequence number.
     const seq = isTcp && pkt.tcpFlags & TcpFlag.SYN ? (pkt.tcpSeq + 1) >>> 0 : pkt.tcpSeq;
     const segment: StreamSegment | null = isTcp
@@ -556,7 +590,11 @@ export class ProtocolInspector implements FlowObserver {
           },
           anomaly: (a) => this.anomalies.addNamed(a),
         },
-        { rtspBinaryFrames: 2 },
+        {
+          rtspBinaryFrames: 2,
+          keepHeaders: this.options.httpHeaders === true,
+          bodyBytes: this.options.httpBodyBytes ?? 0,
+        },
       );
     }
     const http = app.http;
@@ -570,8 +608,8 @@ export class ProtocolInspector implements FlowObserver {
       http.flush();
       flow.inspect = false;
     } else if (app.protocol === "rtsp" && app.httpTransactions >= RTSP_TRANSACTIONS_INSPECTED) {
-      // The first exchanges carry what matters (Server banner, realm, the stream asked
-      // for); the rest of a session is SETUP/PLAY/keep-alive around the video.
+      // The set-up carries what matters (Server banner, realm, the stream asked for,
+      // PLAY or RECORD); the rest of a session is keep-alives around the video.
       http.flush();
       flow.inspect = false;
     }

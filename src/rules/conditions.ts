@@ -189,6 +189,32 @@ function variable(name: string, at: Pos, env: Env): Val | null {
   return { t: "scalar", v: value, at, via };
 }
 
+/** `$name` or `${name}` in free text (a rule's name, description); `$$` is a literal `$`. */
+const TEXT_VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/**
+ * A rule's name or description with its variables filled in, so an alert says "to a
+ * country in CN, RU" rather than "$watch_countries". An undefined one is an error, as in
+ * conditions; lists read "a, b, c".
+ */
+export function expandText(text: string, at: Pos, env: Env): string {
+  if (!text.includes("$")) return text;
+  return text.replace(TEXT_VARIABLE, (whole, braced?: string, bare?: string) => {
+    const name = braced ?? bare;
+    if (name === undefined) return "$";
+    const def = env.vars.get(name);
+    if (def === undefined) {
+      env.error(
+        at,
+        `undefined variable $${name} in text; set it under variables:, or write $$ for a literal $`,
+      );
+      return whole;
+    }
+    env.usedVars.add(name);
+    return Array.isArray(def.value) ? def.value.join(", ") : String(def.value);
+  });
+}
+
 // --- the condition tree -------------------------------------------------------------------
 
 /** A literal for `eq`: as written (for reasons) and normalised (for comparing). */

@@ -58,6 +58,10 @@ export interface HttpFacts {
   filename?: string;
   status?: number;
   server?: string;
+  /** The message's own headers as [lowercase name, value, ...], when a rule reads http.header.*. */
+  headers?: readonly string[];
+  /** The message's first body bytes as printable text, when a rule reads http.body. */
+  body?: string;
 }
 
 /** flow_threshold: which limit the flow just crossed. */

@@ -79,7 +79,16 @@ export class RuleSet {
   private readonly byTrigger = new Map<Trigger, Entry[]>();
   private readonly book: ExceptionBook;
 
-  constructor(rules: readonly CompiledRule[], book: ExceptionBook, sets: readonly SetSummary[]) {
+  /** Every field a rule or exception condition reads (canonical names). */
+  readonly fields: ReadonlySet<string>;
+
+  constructor(
+    rules: readonly CompiledRule[],
+    book: ExceptionBook,
+    sets: readonly SetSummary[],
+    fields: ReadonlySet<string> = new Set(),
+  ) {
+    this.fields = fields;
     this.rules = rules.map((r) => r.info);
     this.sets = sets;
     this.book = book;
@@ -100,6 +109,12 @@ export class RuleSet {
   /** An empty set: what a daemon runs with before rules are configured. */
   static empty(): RuleSet {
     return new RuleSet([], new ExceptionBook([]), []);
+  }
+
+  /** Does any condition read a field whose name starts with `prefix` ("payload.")? */
+  usesFields(prefix: string): boolean {
+    for (const f of this.fields) if (f.startsWith(prefix)) return true;
+    return false;
   }
 
   /** Any enabled rule on this trigger? The pipeline builds no context otherwise. */

@@ -5,6 +5,8 @@
  * destination.port, network.transport, dns.*, tls.*, http.*), so an analyst who knows the
  * flow records knows the rule language.
  */
+
+import { IpProto } from "../decode/packet.js";
 import { RULE_EMBEDDED_IPV4, RULE_SPECIAL, ScopeClassifier } from "../enrich/geoip/scope.js";
 import type { GeoAnswer, Scope } from "../enrich/geoip/types.js";
 import type { Flow } from "../flow/flow.js";
@@ -14,6 +16,9 @@ import { recordHasPorts, transportName } from "../output/flow-record.js";
 import { DNS_RCODE_NAMES, DNS_TYPE_NAMES } from "../protocols/dns/mnemonics.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import { BODY_MAGICS } from "../protocols/http/record.js";
+import { MAX_BODY_BYTES } from "../protocols/http/stream.js";
+import { printable, toHex } from "../protocols/http/text.js";
+import { MAX_PAYLOAD_BYTES } from "../protocols/inspector.js";
 import { formatIp } from "../util/ip-text.js";
 import { type RuleContext, TRIGGERS, type Trigger } from "./context.js";
 import type { Unit } from "./units.js";
@@ -63,7 +68,6 @@ const DNS_TRIGGERS: Trigger[] = ["dns_query", "dns_answer"];
 // flow's end can use them too. At flow_outcome the handshake has not happened yet.
 const TLS_TRIGGERS: Trigger[] = ["tls_client_hello", "flow_threshold", "flow_end"];
 const HTTP_TRIGGERS: Trigger[] = ["http_request", "http_response"];
-const PROTOCOL_TRIGGERS = FLOW_TRIGGERS.filter((t) => t !== "flow_attempt" && t !== "flow_outcome");
 
 export const SCOPES = [
   "internet",
@@ -207,6 +211,15 @@ function hostName(h: string | undefined): string | undefined {
   return colon > 0 && h.indexOf(":") === colon ? h.slice(0, colon) : h;
 }
 
+function flowSeconds(f: Flow): number {
+  return f.lastSec - f.startSec + (f.lastNsec - f.startNsec) / 1e9;
+}
+
+/** Bytes per second; undefined under a second, where one burst would read as a huge rate. */
+function rate(bytes: number, seconds: number): number | undefined {
+  return seconds >= 1 ? bytes / seconds : undefined;
+}
+
 // --- the catalogue ----------------------------------------------------------------------
 
 type Spec = Omit<FieldDef, "name" | "triggers"> & { triggers: readonly Trigger[] };
@@ -336,14 +349,18 @@ const SPECS: [string, Spec][] = [
     {
       kind: "enum",
       values: PROTOCOLS,
-      help: "the application protocol recognised by content (unknown when none)",
-      // Not at flow_attempt or flow_outcome: no payload has been seen yet, so every flow
-      // would be "unknown" there.
-      triggers: PROTOCOL_TRIGGERS,
+      help: "the application protocol recognised by content (unknown when none); at flow_attempt and flow_outcome known for UDP only (a TCP flow has sent no data yet)",
+      triggers: FLOW_TRIGGERS,
       get: (ctx) => {
+        const f = ctx.flow;
+        if (f === null) return undefined;
         const a = app(ctx);
-        if (ctx.flow === null) return undefined;
-        return a === null || a.protocol === "" ? "unknown" : a.protocol;
+        const known = a !== null && a.protocol !== "";
+        if (known) return a.protocol;
+        // Before a TCP flow's handshake is over no payload exists: not known, rather than
+        // "unknown" (which would make `network.protocol: unknown` match every attempt).
+        const early = ctx.trigger === "flow_attempt" || ctx.trigger === "flow_outcome";
+        return early && f.proto === IpProto.TCP ? undefined : "unknown";
       },
     },
   ],
@@ -442,7 +459,29 @@ const SPECS: [string, Spec][] = [
       min: 0,
       help: "seconds from the flow's first packet to its last",
       triggers: FLOW_TRIGGERS,
-      get: flowField((f) => f.lastSec - f.startSec + (f.lastNsec - f.startNsec) / 1e9),
+      get: flowField(flowSeconds),
+    },
+  ],
+  [
+    "flow.rate_out",
+    {
+      kind: "number",
+      unit: "rate",
+      min: 0,
+      help: "the initiator's average send rate (bytes/s) since the flow began; unknown before 1 s",
+      triggers: FLOW_TRIGGERS,
+      get: flowField((f) => rate(f.reportedBytesOut + f.srcBytes, flowSeconds(f))),
+    },
+  ],
+  [
+    "flow.rate_in",
+    {
+      kind: "number",
+      unit: "rate",
+      min: 0,
+      help: "the responder's average send rate (bytes/s) since the flow began; unknown before 1 s",
+      triggers: FLOW_TRIGGERS,
+      get: flowField((f) => rate(f.reportedBytesIn + f.dstBytes, flowSeconds(f))),
     },
   ],
   [
@@ -543,6 +582,7 @@ const SPECS: [string, Spec][] = [
     },
   ],
   ...httpFields(),
+  ...payloadFields(),
   ...deviceFields(),
 ];
 
@@ -624,7 +664,70 @@ function httpFields(): [string, Spec][] {
       },
     ],
     ["http.server", text("the response's Server header", (h) => h.server, "", ["http_response"])],
+    [
+      "http.body",
+      text(
+        `the message's first ${MAX_BODY_BYTES} body bytes as text (other bytes as \\xNN)`,
+        (h) => h.body,
+      ),
+    ],
   ];
+}
+
+/** `http.header.<name>`: any header of the message, by its (case-insensitive) name. */
+export const HTTP_HEADER_PREFIX = "http.header.";
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const headerFields = new Map<string, FieldDef>();
+
+function headerField(key: string): FieldDef | undefined {
+  const name = key.slice(HTTP_HEADER_PREFIX.length).toLowerCase();
+  if (!HEADER_NAME.test(name)) return undefined;
+  let f = headerFields.get(name);
+  if (f === undefined) {
+    f = {
+      name: `${HTTP_HEADER_PREFIX}${name}`,
+      kind: "text",
+      separator: "",
+      list: true,
+      help: `the message's ${name} header (any of them, if repeated)`,
+      transports: ["tcp"],
+      triggers: new Set(HTTP_TRIGGERS),
+      get: (ctx) => {
+        const all = ctx.http?.headers;
+        if (all === undefined) return undefined;
+        const values: string[] = [];
+        for (let i = 0; i < all.length; i += 2) if (all[i] === name) values.push(all[i + 1]!);
+        return values.length > 0 ? values : undefined;
+      },
+    };
+    headerFields.set(name, f);
+  }
+  return f;
+}
+
+function payloadFields(): [string, Spec][] {
+  const field = (side: "out" | "in", form: "text" | "hex"): [string, Spec] => {
+    const who = side === "out" ? "initiator" : "responder";
+    const what = form === "hex" ? "as lowercase hex" : "as text (other bytes as \\xNN)";
+    return [
+      `payload.${side}.${form}`,
+      {
+        kind: "text",
+        separator: "",
+        help: `the first ${MAX_PAYLOAD_BYTES} bytes of the ${who}'s first payload, ${what}; for protocols egressd does not parse`,
+        triggers: FLOW_TRIGGERS,
+        get: (ctx) => {
+          const a = app(ctx);
+          const bytes = a === null ? null : side === "out" ? a.payloadOut : a.payloadIn;
+          if (bytes === null) return undefined;
+          return form === "hex"
+            ? toHex(bytes, 0, bytes.length)
+            : printable(bytes, 0, bytes.length, bytes.length);
+        },
+      },
+    ];
+  };
+  return [field("out", "text"), field("out", "hex"), field("in", "text"), field("in", "hex")];
 }
 
 function deviceFields(): [string, Spec][] {
@@ -721,7 +824,9 @@ export const FIELD_ALIASES: ReadonlyMap<string, string> = new Map([
 
 /** A field by its name or its ECS alias. */
 export function fieldNamed(key: string): FieldDef | undefined {
-  return FIELDS.get(key) ?? FIELDS.get(FIELD_ALIASES.get(key) ?? "");
+  const f = FIELDS.get(key) ?? FIELDS.get(FIELD_ALIASES.get(key) ?? "");
+  if (f !== undefined || !key.startsWith(HTTP_HEADER_PREFIX)) return f;
+  return headerField(key);
 }
 
 /** "is known at http_request, http_response". */

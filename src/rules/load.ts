@@ -342,7 +342,12 @@ export function loadRuleFiles(paths: readonly string[], options: LoadOptions = {
   const order = [...paths, ...files, ...sets.fileOrder()];
   const sorted = sortRuleProblems(problems, order);
   if (hasErrors(sorted)) return { ruleSet: null, problems: sorted, files, tests };
-  const ruleSet = new RuleSet(compiled, book, sets.summaries());
+  // The fields read, so the pipeline keeps what only some fields need (payload, headers).
+  const fieldsUsed = new Set<string>();
+  for (const c of [...ruleConds.values()].map((r) => r.when).concat([...exceptionConds.values()])) {
+    if (c) walkFields(c, (fc) => fieldsUsed.add(fc.field.name));
+  }
+  const ruleSet = new RuleSet(compiled, book, sets.summaries(), fieldsUsed);
   if (options.onExceptionExpired !== undefined)
     ruleSet.onExceptionExpired = options.onExceptionExpired;
   return { ruleSet, problems: sorted, files, tests };

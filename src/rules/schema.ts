@@ -28,6 +28,7 @@ import { closest } from "../config/suggest.js";
 import {
   type Cond,
   type Env,
+  expandText,
   type Pos,
   parseWhen,
   posOf,
@@ -432,11 +433,14 @@ function readRule(node: unknown, at: Pos, path: string, r: Reader): RuleDraft {
   }
   const label = draft.id === undefined ? path : `rule ${draft.id}`;
   const name = get("name");
-  if (name !== undefined) draft.name = r.leaf(nameSchema, name.value, name.keyAt, `${label}: name`);
+  if (name !== undefined) {
+    const text = r.leaf(nameSchema, name.value, name.keyAt, `${label}: name`);
+    if (text !== undefined) draft.name = expandText(text, valueAt(name), env);
+  }
   const description = get("description");
   if (description !== undefined) {
-    draft.description =
-      r.leaf(textSchema, description.value, description.keyAt, `${label}: description`) ?? "";
+    const text = r.leaf(textSchema, description.value, description.keyAt, `${label}: description`);
+    draft.description = text === undefined ? "" : expandText(text, valueAt(description), env);
   }
   const severity = get("severity");
   if (severity !== undefined)

@@ -161,6 +161,8 @@ export class RuleTriggers {
       if (res.body_magic !== undefined) http.bodyMagic = res.body_magic;
       if (res.filename !== undefined) http.filename = res.filename;
     }
+    if (m.headers !== undefined) http.headers = m.headers;
+    if (m.body !== undefined) http.body = m.body;
     this.evaluate({ trigger, tsSec: m.tsSec, tsNsec: m.tsNsec, flow, http });
   }
 

@@ -5,7 +5,7 @@
  */
 import { formatDuration, parseDuration } from "../config/kinds.js";
 
-export type Unit = "bytes" | "seconds" | "count";
+export type Unit = "bytes" | "seconds" | "count" | "rate";
 
 /** One numeric test: an interval, open or closed at each end; `text` is how it was written. */
 export interface NumTest {
@@ -31,10 +31,32 @@ const BYTE_UNITS: Record<string, number> = {
 
 const AMOUNT = /^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)$/;
 
+/** Bit rates as network people write them, in bytes per second. */
+const BIT_UNITS: Record<string, number> = {
+  bit: 1 / 8,
+  kbit: 1e3 / 8,
+  Kbit: 1e3 / 8,
+  Mbit: 1e6 / 8,
+  Gbit: 1e9 / 8,
+};
+
+/** "2MB/s", "8Mbit/s", "8Mbps", 250000 -> bytes per second; a message when it is not a rate. */
+function parseRate(text: string): number | string {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*?)(?:\/s|ps)?$/.exec(text);
+  if (m !== null) {
+    const n = Number(m[1]);
+    const u = m[2]!;
+    const scale = u === "" ? 1 : (BYTE_UNITS[u] ?? BIT_UNITS[u]);
+    if (scale !== undefined) return n * scale;
+  }
+  return `expected ${unitExample("rate")}, found "${text}"`;
+}
+
 /** What a unit looks like, for "expected ..." messages. */
 export function unitExample(unit: Unit): string {
   if (unit === "bytes") return 'a byte count such as 1500, "10KiB" or "50MB"';
   if (unit === "seconds") return 'a duration such as 90 (seconds), "90s", "5m", "1h" or "1h30m"';
+  if (unit === "rate") return 'a rate such as 250000 (bytes/s), "2MB/s" or "8Mbit/s"';
   return "a number";
 }
 
@@ -47,6 +69,7 @@ export function parseAmount(value: string | number, unit: Unit): number | string
     return value;
   }
   const text = value.trim();
+  if (unit === "rate") return parseRate(text);
   if (unit === "seconds") {
     if (/^[0-9]+(?:\.[0-9]+)?$/.test(text)) return Number(text);
     const s = parseDuration(text);
@@ -147,8 +170,12 @@ export function intersect(a: NumTest, b: NumTest): NumTest | null {
   return { lo, hi, loOpen, hiOpen, text: `${a.text} and ${b.text}` };
 }
 
-/** For reasons: "52430000 (52.4 MB)", "3700 s (1h1m40s)", "8800". */
+/** For reasons: "52430000 (52.4 MB)", "3700 s (1h1m40s)", "8800", "1250000 B/s (10.0 Mbit/s)". */
 export function formatAmount(n: number, unit: Unit): string {
+  if (unit === "rate") {
+    const bytes = Math.round(n);
+    return `${bytes} B/s (${((n * 8) / 1e6).toFixed(1)} Mbit/s)`;
+  }
   if (unit === "bytes") {
     if (n < 1000) return `${n} B`;
     const units = ["kB", "MB", "GB", "TB"];

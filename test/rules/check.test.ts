@@ -133,11 +133,11 @@ ${HEAD("flow_end")}    when:
     ).toEqual([
       "7:7: source.role is not known at trigger device_first_seen; it is known at dns_query, dns_answer, flow_attempt, flow_outcome, tls_client_hello, http_request, http_response, flow_threshold, flow_end",
     ]);
-    // No payload has been seen when a flow starts: its protocol is not known yet.
+    // No ClientHello has been seen when a flow starts.
     expect(
-      problems(`rules:\n${HEAD("flow_attempt")}    when:\n      network.protocol: tls\n`),
+      problems(`rules:\n${HEAD("flow_attempt")}    when:\n      tls.sni: example.com\n`),
     ).toEqual([
-      "7:7: network.protocol is not known at trigger flow_attempt; it is known at dns_query, dns_answer, tls_client_hello, http_request, http_response, flow_threshold, flow_end",
+      "7:7: tls.sni is not known at trigger flow_attempt; it is known at tls_client_hello, flow_threshold, flow_end",
     ]);
   });
 

@@ -8,7 +8,7 @@
 import { bodyMagic } from "./magic.js";
 import type { BodyMagic, HttpAnomaly, HttpProtocol, HttpRequest, HttpResponse } from "./record.js";
 import type { ResolvedHttpOptions } from "./stream.js";
-import { printable, toHex, trimOws } from "./text.js";
+import { latin1, printable, toHex, trimOws } from "./text.js";
 
 /** Body bytes kept of a multipart upload, to find its first part's headers and data. */
 export const MULTIPART_SNIFF_BYTES = 1024;
@@ -44,6 +44,7 @@ const CONTENT_LENGTH = "content-length";
 const WWW_AUTHENTICATE = "www-authenticate";
 const TRANSFER_ENCODING = "transfer-encoding";
 const CONTENT_DISPOSITION = "content-disposition";
+const PROXY_AUTHORIZATION = "proxy-authorization";
 
 export function newBuilder(
   kind: "request" | "response",
@@ -75,11 +76,15 @@ export class MessageBuilder {
   private clConflict = false;
   private teSeen = false;
   private teChunkedLast = false;
+  /** With keepHeaders: [name, value, ...] of every header, names lowercased. */
+  readonly headerList: string[] | null;
 
   constructor(
     readonly kind: "request" | "response",
     private readonly opts: ResolvedHttpOptions,
-  ) {}
+  ) {
+    this.headerList = opts.keepHeaders ? [] : null;
+  }
 
   /** Parses the start line; false when it is not one. */
   startLine(b: Uint8Array, s: number, e: number): boolean {
@@ -133,6 +138,16 @@ export class MessageBuilder {
     if (colon === s || colon === e) return false;
     const [vs, ve] = trimOws(b, colon + 1, e);
     const max = this.opts.maxValueLength;
+    if (this.headerList !== null) {
+      const name = latin1(b, s, colon).toLowerCase();
+      // Credentials never leave the parser: of Authorization headers only the scheme.
+      let end = ve;
+      if (name === AUTHORIZATION || name === PROXY_AUTHORIZATION) {
+        end = vs;
+        while (end < ve && b[end] !== 0x20) end++;
+      }
+      this.headerList.push(name, printable(b, vs, end, max));
+    }
     switch (colon - s) {
       case 4:
         if (nameIs(b, s, HOST)) this.host = printable(b, vs, ve, max);
@@ -254,7 +269,7 @@ export class MessageBuilder {
     if (prefixLen > 0) {
       r.body_prefix = toHex(prefix, 0, prefixLen);
       let magic: BodyMagic | undefined = bodyMagic(prefix, 0, prefixLen);
-      if (sniff !== null && sniffLen > 0) {
+      if (this.multipart && sniff !== null && sniffLen > 0) {
         const part = firstPart(sniff, sniffLen, this.opts.maxValueLength);
         if (magic === undefined) magic = part.magic;
         if (part.filename !== undefined) r.filename = part.filename;

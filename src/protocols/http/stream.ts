@@ -14,6 +14,7 @@
 
 import { type MessageBuilder, MULTIPART_SNIFF_BYTES, newBuilder } from "./builder.js";
 import type { HttpAnomaly, HttpProtocol, HttpRequest, HttpResponse } from "./record.js";
+import { printable } from "./text.js";
 
 export interface HttpOptions {
   /** Largest header block (start line + headers, or trailers), in bytes. Default 16 KiB. */
@@ -30,6 +31,10 @@ export interface HttpOptions {
   maxTransactions?: number;
   /** RTSP: interleaved binary frames in a row after which the connection is treated as pure RTP. Default 16. */
   rtspBinaryFrames?: number;
+  /** Keep every header of a message (HttpMessage.headers) for rules on any header. Default false. */
+  keepHeaders?: boolean;
+  /** Keep this many first body bytes as text (HttpMessage.body) for rules on the body. Default 0. */
+  bodyBytes?: number;
 }
 
 export interface ResolvedHttpOptions {
@@ -40,7 +45,12 @@ export interface ResolvedHttpOptions {
   maxPendingRequests: number;
   maxTransactions: number;
   rtspBinaryFrames: number;
+  keepHeaders: boolean;
+  bodyBytes: number;
 }
+
+/** The most body bytes a message keeps as text for rules. */
+export const MAX_BODY_BYTES = 4096;
 
 export function resolveHttpOptions(o: HttpOptions = {}): ResolvedHttpOptions {
   return {
@@ -51,6 +61,8 @@ export function resolveHttpOptions(o: HttpOptions = {}): ResolvedHttpOptions {
     maxPendingRequests: o.maxPendingRequests ?? 32,
     maxTransactions: o.maxTransactions ?? 1000,
     rtspBinaryFrames: o.rtspBinaryFrames ?? 16,
+    keepHeaders: o.keepHeaders ?? false,
+    bodyBytes: Math.min(Math.max(o.bodyBytes ?? 0, 0), MAX_BODY_BYTES),
   };
 }
 
@@ -69,6 +81,10 @@ export interface HttpMessage {
   bodyBytes: number;
   /** Anomalies raised while parsing this message. */
   anomalies: HttpAnomaly[];
+  /** With keepHeaders: every header as [lowercase name, value, name, value...], values printable. */
+  headers?: readonly string[];
+  /** With bodyBytes: the body's first bytes (de-chunked) as printable text (`\xNN` escapes). */
+  body?: string;
 }
 
 export interface HttpMessageEvents {
@@ -433,7 +449,8 @@ export class HttpMessageStream {
     this.emitHeaders(msg);
     if (this.state === STOPPED) return;
     this.prefixLen = 0;
-    this.sniff = b.multipart ? Buffer.allocUnsafe(MULTIPART_SNIFF_BYTES) : null;
+    const sniffBytes = Math.max(b.multipart ? MULTIPART_SNIFF_BYTES : 0, this.opts.bodyBytes);
+    this.sniff = sniffBytes > 0 ? Buffer.allocUnsafe(sniffBytes) : null;
     this.sniffLen = 0;
     switch (framing.kind) {
       case "none":
@@ -473,6 +490,11 @@ export class HttpMessageStream {
     if (this.kind === "request")
       msg.request = b.request(this.prefix, this.prefixLen, this.sniff, this.sniffLen);
     else msg.response = b.response(this.prefix, this.prefixLen);
+    if (b.headerList !== null) msg.headers = b.headerList;
+    const body = this.opts.bodyBytes;
+    if (body > 0 && this.sniff !== null && this.sniffLen > 0) {
+      msg.body = printable(this.sniff, 0, Math.min(this.sniffLen, body), body);
+    }
   }
 
   private chunkSize(b: Uint8Array, s: number, e: number): void {
