@@ -34,6 +34,7 @@ import {
   MAX_PAYLOAD_BYTES,
   type ProtocolEventKind,
 } from "../protocols/inspector.js";
+import type { RuleEngine } from "../rules/engine.js";
 import { HTTP_HEADER_PREFIX } from "../rules/fields.js";
 import type { RuleMatch, RuleSet } from "../rules/index.js";
 import { RuleTriggers } from "../rules/triggers.js";
@@ -71,6 +72,8 @@ export interface RunOptions {
   events?: ReadonlySet<ProtocolEventKind>;
   /** Rules evaluated at their triggers; null or absent: none. */
   ruleSet?: RuleSet | null;
+  /** Rules that may be reloaded during the run (instead of ruleSet): each swap re-arms the triggers. */
+  ruleEngine?: RuleEngine;
   /** A finished flow's record; without it no flow record is built. */
   onFlow?: (record: JsonRecord) => void;
   onEvent?: (record: JsonRecord) => void;
@@ -113,13 +116,14 @@ export class CaptureRun {
     const protocolsOn = options.protocols !== false;
     const inventory = this.inventory;
     const enricher = new FlowEnricher(this.geoip, inventory);
-    const ruleSet = options.ruleSet ?? null;
+    const engine = options.ruleEngine;
+    let ruleSet = engine?.current ?? options.ruleSet ?? null;
     const onAlert = options.onAlert;
     let alerts = 0;
     const triggers =
       ruleSet !== null
         ? new RuleTriggers(ruleSet, (ctx) => {
-            for (const match of ruleSet.evaluate(ctx)) {
+            for (const match of ruleSet!.evaluate(ctx)) {
               onAlert?.(alertRecord(match, ctx), match);
               alerts++;
             }
@@ -162,6 +166,14 @@ export class CaptureRun {
       enricher,
       triggers,
     );
+    // A reload swaps the rules between two packets: triggers, watches on the flows already
+    // open, and what the inspector keeps follow the new set.
+    const unsubscribe = engine?.onSwap((next) => {
+      ruleSet = next;
+      triggers!.setDemand(next);
+      pipeline.flows.forEachActive((f) => triggers!.rearm(f));
+      pipeline.inspector?.setRuleInputs(ruleInputs(next));
+    });
     pipeline.onUnsupportedInterface = (error: UnsupportedLinkTypeError) => {
       process.stderr.write(
         `egressd ${this.command}: ${source.name}: ${error.message}; its packets are skipped\n`,
@@ -185,6 +197,7 @@ export class CaptureRun {
     } finally {
       progress?.stop();
       clearInterval(heapSampler);
+      unsubscribe?.();
     }
     pipeline.finish();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -271,7 +284,9 @@ export async function runCaptureWithRules(
 }
 
 /** What the inspector keeps beyond its records because a loaded rule reads it. */
-function ruleInputs(ruleSet: RuleSet): Partial<InspectorOptions> {
+function ruleInputs(
+  ruleSet: RuleSet,
+): Pick<InspectorOptions, "payloadBytes" | "httpHeaders" | "httpBodyBytes"> {
   return {
     payloadBytes: ruleSet.usesFields("payload.") ? MAX_PAYLOAD_BYTES : 0,
     httpHeaders: ruleSet.usesFields(HTTP_HEADER_PREFIX),

@@ -3,13 +3,17 @@ import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
 import { DEFAULT_FLOW_OPTIONS, type FlowOptions, parseTimeouts } from "../flow/options.js";
+import { type HttpListener, startHttpListener } from "../http/server.js";
+import { createRegistry } from "../metrics/registry.js";
+import { registerRuleMetrics } from "../metrics/rule-metrics.js";
 import { LineWriter } from "../output/line-writer.js";
 import type { ProtocolEventKind } from "../protocols/inspector.js";
-import { formatRuleProblem, loadRuleFiles, type RuleSet } from "../rules/index.js";
+import { type ReloadOutcome, RuleEngine } from "../rules/engine.js";
+import { formatRuleProblem, loadRuleFiles } from "../rules/index.js";
 import { CaptureRun, type CaptureSetup, openCaptureFile, type RunOptions } from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { parseRuleVariables } from "./rule-variables.js";
-import { printSummary } from "./summary.js";
+import { printSummary, type ReplaySummary } from "./summary.js";
 
 export const REPLAY_HELP = `Usage: egressd replay [options] FILE|-
 
@@ -41,7 +45,13 @@ Options:
                           "alert", one per line) instead of flow records
       --rules PATH        rule file or folder (repeatable; default: the config's
                           rules.paths, else rules/)
-      --var NAME=VALUE    set a rule variable (repeatable; a,b,c is a list)
+      --var NAME=VALUE    set a rule variable (repeatable; a,b,c is a list).
+                          With --alerts the rules reload on SIGHUP and when a rule
+                          or set file changes; a broken file is reported and the
+                          old rules keep running
+      --metrics ADDR      serve Prometheus metrics at http://ADDR/metrics while
+                          the capture runs (e.g. 127.0.0.1:9810; rule reloads,
+                          matches, exception hits, process)
       --inventory DB      keep the device inventory in this SQLite file (created
                           if missing, updated if not; see egressd devices);
                           without it the inventory lives for this run only
@@ -74,6 +84,8 @@ interface ReplayOptions {
   summary: "text" | "json" | "none";
   progress: boolean;
   flowOptions: FlowOptions;
+  /** --metrics: where to serve /metrics during the run. */
+  metrics: string | undefined;
 }
 
 function positiveInteger(name: string, value: string): number {
@@ -94,6 +106,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
       alerts: { type: "boolean" },
       rules: { type: "string", multiple: true },
       var: { type: "string", multiple: true },
+      metrics: { type: "string" },
       output: { type: "string", short: "o" },
       summary: { type: "string", default: "text" },
       progress: { type: "boolean" },
@@ -169,6 +182,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     summary,
     progress,
     flowOptions,
+    metrics: values.metrics,
   };
 }
 
@@ -182,22 +196,30 @@ export async function runReplay(argv: string[]): Promise<number> {
   const source = await openCaptureFile(parsed.input);
   const setup: CaptureSetup = { config: parsed.config, geoip: parsed.geoip, command: "replay" };
   if (parsed.inventory !== undefined) setup.inventoryDb = parsed.inventory;
+  const engine = parsed.rules !== null ? loadRules(parsed) : null;
+  const listener = parsed.metrics !== undefined ? await listen(parsed.metrics, engine) : undefined;
   const run = new CaptureRun(setup);
   const writer = new LineWriter(parsed.output);
-  const ruleSet = parsed.rules !== null ? loadRules(parsed) : null;
   const write = (record: Record<string, unknown>) => writer.write(JSON.stringify(record));
   const options: RunOptions = {
     flowOptions: parsed.flowOptions,
     protocols: parsed.protocols,
     events: parsed.events,
-    ruleSet,
     onEvent: write,
     onAlert: write,
     progress: parsed.progress,
   };
   // With --alerts the output is the alerts; flows are still tracked and counted.
-  if (ruleSet === null) options.onFlow = write;
-  const summary = await run.run(source, options);
+  if (engine === null) options.onFlow = write;
+  else options.ruleEngine = engine;
+  const stopReloads = engine !== null ? reloadOnSignalAndChange(engine) : () => {};
+  let summary: ReplaySummary;
+  try {
+    summary = await run.run(source, options);
+  } finally {
+    stopReloads();
+    await listener?.close();
+  }
   writer.close();
   run.close();
   // The error line comes first so the summary stays the last line (scripts read `tail -1`).
@@ -210,21 +232,60 @@ export async function runReplay(argv: string[]): Promise<number> {
   return summary.error ? ExitCode.ERROR : ExitCode.OK;
 }
 
-/** Loads the rule files; any error is the operator's input error, every problem listed. */
-function loadRules(parsed: ReplayOptions): RuleSet {
-  const { ruleSet, problems } = loadRuleFiles(parsed.rules!.paths, {
+/**
+ * Loads the rule files; at start any error is the operator's input error, every problem
+ * listed (on a reload the old rules keep running instead).
+ */
+function loadRules(parsed: ReplayOptions): RuleEngine {
+  const options = {
     variables: parsed.rules!.variables,
     groups: parsed.config.devices.groups.map((g) => g.name),
     testFiles: false,
-  });
-  for (const p of problems) {
+  };
+  const result = loadRuleFiles(parsed.rules!.paths, options);
+  for (const p of result.problems) {
     if (p.severity === "warning") process.stderr.write(`${formatRuleProblem(p)}\n`);
   }
-  if (ruleSet === null) {
-    const errors = problems.filter((p) => p.severity === "error").map(formatRuleProblem);
+  if (result.ruleSet === null) {
+    const errors = result.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
     throw new InputError(`rules have errors:\n${errors.join("\n")}`);
   }
-  return ruleSet;
+  return new RuleEngine({ ...result, ruleSet: result.ruleSet }, parsed.rules!.paths, options);
+}
+
+/** SIGHUP and rule-file changes reload the rules; returns what stops both. */
+function reloadOnSignalAndChange(engine: RuleEngine): () => void {
+  const report = (o: ReloadOutcome) => process.stderr.write(reloadMessage(o));
+  const onHup = () => report(engine.reload("SIGHUP"));
+  process.on("SIGHUP", onHup);
+  engine.watch(report);
+  return () => {
+    process.off("SIGHUP", onHup);
+    engine.unwatch();
+  };
+}
+
+/** "egressd replay: rules reloaded (SIGHUP): 49 rules in 0.31 s" or the errors, kept old rules. */
+export function reloadMessage(o: ReloadOutcome): string {
+  const took = `${o.seconds.toFixed(2)} s`;
+  if (o.ok) {
+    const warnings = o.problems.map((p) => `${formatRuleProblem(p)}\n`).join("");
+    return `${warnings}egressd replay: rules reloaded (${o.cause}): ${o.rules} rules in ${took}\n`;
+  }
+  const errors = o.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
+  return `egressd replay: rule reload (${o.cause}) failed; the previous ${o.rules} rules keep running:\n${errors.join("\n")}\n`;
+}
+
+async function listen(address: string, engine: RuleEngine | null): Promise<HttpListener> {
+  const registry = createRegistry();
+  if (engine !== null) registerRuleMetrics(registry, engine);
+  try {
+    const listener = await startHttpListener({ listen: address, registry });
+    process.stderr.write(`egressd replay: metrics at http://${listener.address}/metrics\n`);
+    return listener;
+  } catch (err) {
+    throw new UsageError(`--metrics ${address}: ${(err as Error).message}`);
+  }
 }
 
 function withCount(n: number): string {

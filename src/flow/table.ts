@@ -319,12 +319,17 @@ export class FlowTable {
     }
   }
 
+  /** Calls `fn` for every active flow (not on the per-packet path: reloads, /api/flows). */
+  forEachActive(fn: (flow: Flow) => void): void {
+    for (let i = 0; i < LIST_COUNT; i++) {
+      for (let f = this.listHead[i]!; f !== null; f = f.idleNext!) fn(f);
+    }
+  }
+
   /** Ends every flow (end of capture, shutdown), oldest first. */
   flush(reason: FlowEndReason = "end_of_capture"): void {
     const all: Flow[] = [];
-    for (let i = 0; i < LIST_COUNT; i++) {
-      for (let f = this.listHead[i]!; f !== null; f = f.idleNext!) all.push(f);
-    }
+    this.forEachActive((f) => all.push(f));
     all.sort((a, b) => a.id - b.id);
     for (const f of all) this.end(f, reason);
   }

@@ -196,7 +196,15 @@ export class ProtocolInspector implements FlowObserver {
   }
 
   private nowMs = 0;
-  private readonly payloadBytes: number;
+  private payloadBytes: number;
+
+  /** What rules need kept (a reload may change it): applies to flows inspected from now on. */
+  setRuleInputs(inputs: Pick<InspectorOptions, "payloadBytes" | "httpHeaders" | "httpBodyBytes">) {
+    this.options.payloadBytes = inputs.payloadBytes;
+    this.options.httpHeaders = inputs.httpHeaders;
+    this.options.httpBodyBytes = inputs.httpBodyBytes;
+    this.payloadBytes = Math.min(Math.max(inputs.payloadBytes ?? 0, 0), MAX_PAYLOAD_BYTES);
+  }
 
   /** A copy of each direction's first payload, for payload.* rule fields. */
   private keepPayload(

@@ -72,12 +72,16 @@ interface Entry {
 
 const NO_MATCHES: readonly RuleMatch[] = Object.freeze([]);
 
+const TRIGGER_INDEX = Object.fromEntries(TRIGGERS.map((t, i) => [t, i])) as Record<Trigger, number>;
+
 export class RuleSet {
   readonly rules: readonly RuleInfo[];
   readonly sets: readonly SetSummary[];
   private readonly entries: Entry[];
   private readonly byTrigger = new Map<Trigger, Entry[]>();
   private readonly book: ExceptionBook;
+  /** Contexts evaluated, by trigger (TRIGGERS order). */
+  private readonly evaluated = new Float64Array(TRIGGERS.length);
 
   /** Every field a rule or exception condition reads (canonical names). */
   readonly fields: ReadonlySet<string>;
@@ -145,6 +149,7 @@ export class RuleSet {
    */
   evaluate(ctx: RuleContext): readonly RuleMatch[] {
     this.book.advance(ctx.tsSec, ctx.tsNsec);
+    this.evaluated[TRIGGER_INDEX[ctx.trigger]]++;
     const list = this.byTrigger.get(ctx.trigger);
     if (list === undefined) return NO_MATCHES;
     let out: RuleMatch[] | null = null;
@@ -194,6 +199,11 @@ export class RuleSet {
   /** Rule id -> matches returned since load (every rule listed, 0 included). */
   hits(): Map<string, number> {
     return new Map(this.entries.map((e) => [e.info.id, e.hits]));
+  }
+
+  /** Trigger -> contexts evaluated since load. */
+  evaluations(): Map<Trigger, number> {
+    return new Map(TRIGGERS.map((t, i) => [t, this.evaluated[i]!]));
   }
 
   /** Rule id -> matches an exception suppressed since load. */

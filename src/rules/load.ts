@@ -92,6 +92,8 @@ export interface LoadResult {
   problems: RuleProblem[];
   /** The rule files read, in load order. */
   files: string[];
+  /** The set files read (one name, network or AS per line). */
+  setFiles: string[];
   /** The test cases of every file, in file and line order (complete ones only). */
   tests: RuleTestCase[];
 }
@@ -341,7 +343,8 @@ export function loadRuleFiles(paths: readonly string[], options: LoadOptions = {
 
   const order = [...paths, ...files, ...sets.fileOrder()];
   const sorted = sortRuleProblems(problems, order);
-  if (hasErrors(sorted)) return { ruleSet: null, problems: sorted, files, tests };
+  const setFiles = sets.fileOrder();
+  if (hasErrors(sorted)) return { ruleSet: null, problems: sorted, files, setFiles, tests };
   // The fields read, so the pipeline keeps what only some fields need (payload, headers).
   const fieldsUsed = new Set<string>();
   for (const c of [...ruleConds.values()].map((r) => r.when).concat([...exceptionConds.values()])) {
@@ -350,7 +353,7 @@ export function loadRuleFiles(paths: readonly string[], options: LoadOptions = {
   const ruleSet = new RuleSet(compiled, book, sets.summaries(), fieldsUsed);
   if (options.onExceptionExpired !== undefined)
     ruleSet.onExceptionExpired = options.onExceptionExpired;
-  return { ruleSet, problems: sorted, files, tests };
+  return { ruleSet, problems: sorted, files, setFiles, tests };
 }
 
 /**

@@ -29,22 +29,49 @@ const sortedUnique = (xs: number[]) => [...new Set(xs)].sort((a, b) => a - b);
  * and moves them on when one is reached.
  */
 export class RuleTriggers {
-  private readonly bytesOut: number[];
-  private readonly bytesIn: number[];
-  private readonly durationsMs: number[];
+  private bytesOut: number[] = [];
+  private bytesIn: number[] = [];
+  private durationsMs: number[] = [];
   private readonly wanted = new Set<Trigger>();
 
   constructor(
     demand: TriggerDemand,
     private readonly evaluate: (ctx: RuleContext) => void,
   ) {
+    this.setDemand(demand);
+  }
+
+  /** New rules (a reload): the triggers and thresholds they need from now on. */
+  setDemand(demand: TriggerDemand): void {
     const t = demand.thresholds();
     this.bytesOut = sortedUnique(t.bytesOut);
     this.bytesIn = sortedUnique(t.bytesIn);
     this.durationsMs = sortedUnique(t.durationSeconds.map((s) => s * 1000));
+    this.wanted.clear();
     for (const trigger of TRIGGERS) {
       if (demand.wants(trigger)) this.wanted.add(trigger);
     }
+  }
+
+  /**
+   * A flow that started under the old rules: its watches set for the new ones (the next
+   * threshold above what it has already sent, an outcome watch only if still unanswered).
+   */
+  rearm(flow: Flow): void {
+    const threshold = this.wanted.has("flow_threshold");
+    const out = flow.reportedBytesOut + flow.srcBytes;
+    const inb = flow.reportedBytesIn + flow.dstBytes;
+    const age = flow.touchedMs - flow.openedMs;
+    flow.watchBytesOut = threshold
+      ? nextAbove(this.bytesOut, out) - flow.reportedBytesOut
+      : Number.POSITIVE_INFINITY;
+    flow.watchBytesIn = threshold
+      ? nextAbove(this.bytesIn, inb) - flow.reportedBytesIn
+      : Number.POSITIVE_INFINITY;
+    flow.watchAtMs = threshold
+      ? flow.openedMs + nextAbove(this.durationsMs, age)
+      : Number.POSITIVE_INFINITY;
+    flow.watchOutcome = this.wanted.has("flow_outcome") && flow.dstPackets === 0;
   }
 
   wants(trigger: Trigger): boolean {

@@ -1,0 +1,23 @@
+/**
+ * The Prometheus registry a running egressd exports at /metrics: the process metrics
+ * prom-client collects (CPU, memory, event-loop lag, GC; `process_*` and `nodejs_*`), and
+ * egressd's own, registered by each part (rules, sinks, capture) under `egressd_*`.
+ * Metrics that mirror counters the pipeline already keeps are read at scrape time, so
+ * the packet path never touches prom-client.
+ */
+import { collectDefaultMetrics, Registry } from "prom-client";
+
+export function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Sets a counter to a total kept elsewhere (prom-client counters only go up: reset, then add). */
+export function setCounter(
+  counter: { reset(): void; inc(labels: Record<string, string>, value: number): void },
+  totals: Iterable<[Record<string, string>, number]>,
+): void {
+  counter.reset();
+  for (const [labels, value] of totals) counter.inc(labels, value);
+}
