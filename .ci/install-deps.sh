@@ -13,6 +13,8 @@ fi
 # test/capture: editcap and mergecap (wireshark-common) rewrite fixtures into other formats.
 # test/e2e: network namespaces, real servers and clients, tcpdump to record, tshark to check.
 # (tshark asks whether non-root users may capture: noninteractive keeps the default, no.)
+# test/alert: the Alertmanager sink pushes to a real prometheus-alertmanager.
 apt-get install -y -qq --no-install-recommends \
   wireshark-common tshark tcpdump iproute2 iputils-ping \
-  dnsmasq-base nginx-light openssl curl bind9-dnsutils python3 mmdb-bin busybox >/dev/null
+  dnsmasq-base nginx-light openssl curl bind9-dnsutils python3 mmdb-bin busybox \
+  prometheus-alertmanager >/dev/null
