@@ -34,6 +34,40 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX devices_last_seen ON devices (last_seen);
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // Issue 6: every alert is stored before any sink sees it; each sink has its durable
+  // queue (a copy of the record, so store retention never touches undelivered alerts);
+  // dedup state survives restarts.
+  `CREATE TABLE alerts (
+     id TEXT PRIMARY KEY,
+     ts_ms INTEGER NOT NULL,
+     rule_id TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     device TEXT,
+     dedup_key TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE INDEX alerts_ts ON alerts (ts_ms);
+   CREATE INDEX alerts_rule ON alerts (rule_id, ts_ms);
+   CREATE TABLE alert_queue (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     sink TEXT NOT NULL,
+     alert_id TEXT NOT NULL,
+     severity TEXT NOT NULL,
+     body TEXT NOT NULL,
+     enqueued_ms INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     UNIQUE (sink, alert_id)
+   );
+   CREATE INDEX alert_queue_sink ON alert_queue (sink, seq);
+   CREATE TABLE alert_dedup (
+     key TEXT PRIMARY KEY,
+     rule_id TEXT NOT NULL,
+     first_ms INTEGER NOT NULL,
+     last_ms INTEGER NOT NULL,
+     sent_ms INTEGER NOT NULL,
+     folded INTEGER NOT NULL,
+     last_alert_id TEXT NOT NULL
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
