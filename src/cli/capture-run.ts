@@ -77,7 +77,10 @@ export interface RunOptions {
   /** A finished flow's record; without it no flow record is built. */
   onFlow?: (record: JsonRecord) => void;
   onEvent?: (record: JsonRecord) => void;
-  onAlert?: (record: JsonRecord, match: RuleMatch) => void;
+  /** An alert's record, the match, and its packet time (ms). */
+  onAlert?: (record: JsonRecord, match: RuleMatch, tsMs: number) => void;
+  /** Every second of wall time, the pipeline's packet clock (ms): for work due by packet time. */
+  onClock?: (packetMs: number) => void;
   /** A progress bar on stderr. */
   progress?: boolean;
 }
@@ -124,7 +127,7 @@ export class CaptureRun {
       ruleSet !== null
         ? new RuleTriggers(ruleSet, (ctx) => {
             for (const match of ruleSet!.evaluate(ctx)) {
-              onAlert?.(alertRecord(match, ctx), match);
+              onAlert?.(alertRecord(match, ctx), match, ctx.tsSec * 1000 + ctx.tsNsec / 1e6);
               alerts++;
             }
           })
@@ -189,6 +192,14 @@ export class CaptureRun {
       ? new ProgressBar(source, () => pipeline.counters.packets)
       : undefined;
     progress?.start();
+    const onClock = options.onClock;
+    const clock =
+      onClock !== undefined
+        ? setInterval(() => {
+            if (Number.isFinite(pipeline.flows.clockMs)) onClock(pipeline.flows.clockMs);
+          }, 1000)
+        : null;
+    clock?.unref();
 
     const started = process.hrtime.bigint();
     let result: SourceResult;
@@ -197,6 +208,7 @@ export class CaptureRun {
     } finally {
       progress?.stop();
       clearInterval(heapSampler);
+      if (clock !== null) clearInterval(clock);
       unsubscribe?.();
     }
     pipeline.finish();

@@ -1,4 +1,7 @@
 import { parseArgs } from "node:util";
+import { AlertRouter } from "../alert/router.js";
+import { createSink, SinkConfigError } from "../alert/sinks/create.js";
+import type { AlertSink } from "../alert/sinks/sink.js";
 import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
@@ -10,6 +13,7 @@ import { LineWriter } from "../output/line-writer.js";
 import type { ProtocolEventKind } from "../protocols/inspector.js";
 import { type ReloadOutcome, RuleEngine } from "../rules/engine.js";
 import { formatRuleProblem, loadRuleFiles } from "../rules/index.js";
+import { type Database, openDatabase, StoreError } from "../store/sqlite.js";
 import { CaptureRun, type CaptureSetup, openCaptureFile, type RunOptions } from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { parseRuleVariables } from "./rule-variables.js";
@@ -49,6 +53,11 @@ Options:
                           With --alerts the rules reload on SIGHUP and when a rule
                           or set file changes; a broken file is reported and the
                           old rules keep running
+      --alert-store DB    write the alerts to this SQLite store (see egressd
+                          alerts); the config's alerts.store is used anyway
+                          when alerts.sinks are configured. Alerts are folded
+                          (alerts.cooldown) and rate-limited before they are
+                          written, stored and sent to the sinks
       --metrics ADDR      serve Prometheus metrics at http://ADDR/metrics while
                           the capture runs (e.g. 127.0.0.1:9810; rule reloads,
                           matches, exception hits, process)
@@ -86,6 +95,8 @@ interface ReplayOptions {
   flowOptions: FlowOptions;
   /** --metrics: where to serve /metrics during the run. */
   metrics: string | undefined;
+  /** --alert-store: the alert store to write. */
+  alertStore: string | undefined;
 }
 
 function positiveInteger(name: string, value: string): number {
@@ -107,6 +118,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
       rules: { type: "string", multiple: true },
       var: { type: "string", multiple: true },
       metrics: { type: "string" },
+      "alert-store": { type: "string" },
       output: { type: "string", short: "o" },
       summary: { type: "string", default: "text" },
       progress: { type: "boolean" },
@@ -183,6 +195,7 @@ export function parseReplayArgs(argv: string[]): ReplayOptions | "help" {
     progress,
     flowOptions,
     metrics: values.metrics,
+    alertStore: values["alert-store"],
   };
 }
 
@@ -206,20 +219,31 @@ export async function runReplay(argv: string[]): Promise<number> {
     protocols: parsed.protocols,
     events: parsed.events,
     onEvent: write,
-    onAlert: write,
     progress: parsed.progress,
   };
-  // With --alerts the output is the alerts; flows are still tracked and counted.
+  // With --alerts the output is the alerts (after dedup and the rate limit, as the sinks
+  // get them); flows are still tracked and counted.
+  const router = engine !== null ? openAlertRouter(parsed, write) : null;
   if (engine === null) options.onFlow = write;
-  else options.ruleEngine = engine;
+  else {
+    options.ruleEngine = engine;
+    options.onAlert = (record, match, tsMs) => router!.submit(record, match, tsMs);
+    options.onClock = (ms) => router!.tick(ms);
+  }
+  const reopen = () => {
+    for (const s of router?.sinks ?? []) s.reopen?.();
+  };
+  process.on("SIGUSR2", reopen);
   const stopReloads = engine !== null ? reloadOnSignalAndChange(engine) : () => {};
   let summary: ReplaySummary;
   try {
     summary = await run.run(source, options);
   } finally {
     stopReloads();
+    process.off("SIGUSR2", reopen);
     await listener?.close();
   }
+  if (router !== null) await closeAlertRouter(router, parsed.config.alerts.drain_timeout);
   writer.close();
   run.close();
   // The error line comes first so the summary stays the last line (scripts read `tail -1`).
@@ -251,6 +275,76 @@ function loadRules(parsed: ReplayOptions): RuleEngine {
     throw new InputError(`rules have errors:\n${errors.join("\n")}`);
   }
   return new RuleEngine({ ...result, ruleSet: result.ruleSet }, parsed.rules!.paths, options);
+}
+
+/** The alert path: dedup, rate limit, and (with sinks or --alert-store) the store and queues. */
+function openAlertRouter(
+  parsed: ReplayOptions,
+  output: (record: Record<string, unknown>) => void,
+): AlertRouter {
+  const c = parsed.config.alerts;
+  let sinks: AlertSink[];
+  try {
+    sinks = c.sinks.map(createSink);
+  } catch (err) {
+    if (err instanceof SinkConfigError) throw new InputError(err.message);
+    throw err;
+  }
+  const storePath = parsed.alertStore ?? (sinks.length > 0 ? c.store : undefined);
+  let db: Database | null = null;
+  if (storePath !== undefined) {
+    try {
+      db = openDatabase(storePath);
+    } catch (err) {
+      if (err instanceof StoreError) throw new InputError(err.message);
+      throw err;
+    }
+  }
+  const router = new AlertRouter({
+    sensor: parsed.config.sensor.name,
+    interfaceName: parsed.input === "-" ? "stdin" : parsed.input,
+    config: c,
+    db,
+    sinks: sinks.map((sink, i) => ({
+      sink,
+      minSeverity: c.sinks[i]!.min_severity,
+      bounds: {
+        maxItems: c.sinks[i]!.queue.max_items,
+        maxAgeMs: c.sinks[i]!.queue.max_age * 1000,
+      },
+    })),
+    output,
+    log: (level, message) => process.stderr.write(`egressd replay: ${level}: ${message}\n`),
+    dispatcher: {
+      onFailure: (sink, error, n, nextMs) => {
+        if (n === 1 || n % 10 === 0)
+          process.stderr.write(
+            `egressd replay: warn: alert sink ${sink}: ${error.message} (failure ${n}; retrying in ${(nextMs / 1000).toFixed(1)} s)\n`,
+          );
+      },
+      onRecovered: (sink, n) =>
+        process.stderr.write(`egressd replay: alert sink ${sink} recovered after ${n} failures\n`),
+      onRejected: (sink, count, error) =>
+        process.stderr.write(
+          `egressd replay: error: alert sink ${sink} refused ${count} alert(s) for good: ${error.message}\n`,
+        ),
+    },
+  });
+  router.start();
+  return router;
+}
+
+/** End of input: report what is owed, give the sinks their drain time, close the store. */
+async function closeAlertRouter(router: AlertRouter, drainSeconds: number): Promise<void> {
+  router.finish();
+  const left = await router.close(drainSeconds * 1000);
+  for (const [sink, n] of Object.entries(left)) {
+    if (n > 0)
+      process.stderr.write(
+        `egressd replay: alert sink ${sink}: ${n} alert(s) still queued after ${drainSeconds} s; they stay in the store and go out on the next run\n`,
+      );
+  }
+  router.store?.db.close();
 }
 
 /** SIGHUP and rule-file changes reload the rules; returns what stops both. */

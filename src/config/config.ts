@@ -5,12 +5,14 @@
  * test/config/schema-file.test.ts).
  */
 import { field, type Infer, type JsonSchema, object } from "./schema.js";
+import { alertsSection } from "./sections/alerts.js";
 import { devicesSection } from "./sections/devices.js";
 import { flowsSection } from "./sections/flows.js";
 import { geoipSection } from "./sections/geoip.js";
 import { rulesSection } from "./sections/rules.js";
 import { sensorSection } from "./sections/sensor.js";
 
+export type { AlertsConfig, SinkConfig } from "./sections/alerts.js";
 export type { DeviceGroupConfig, DevicesConfig } from "./sections/devices.js";
 export type { FlowsConfig } from "./sections/flows.js";
 export type { GeoipConfig } from "./sections/geoip.js";
@@ -27,6 +29,10 @@ export const egressdSchema = object(
     devices: field(devicesSection, "The watched devices: inventory bounds and device groups."),
     flows: field(flowsSection, "Flow table bounds and timeouts."),
     rules: field(rulesSection, "Which rules run, and the values of their variables."),
+    alerts: field(
+      alertsSection,
+      "What happens to alerts: the store, dedup, rate limit, and the sinks they are sent to.",
+    ),
   },
   { description: "egressd configuration (config/egressd.yaml)." },
 );

@@ -712,3 +712,63 @@ function isEmptyish(node: unknown, ctx: ParseContext): boolean {
   if (isSeq(n) || isMap(n)) return n.items.length === 0;
   return false;
 }
+
+/**
+ * A mapping whose `tag` key picks its shape (an alert sink: `type: webhook` takes url,
+ * headers...; `type: syslog` takes host, transport...): each variant is an object schema
+ * that has the tag key itself. Unknown keys are reported against the chosen variant, so
+ * "did you mean" suggests that sink type's keys.
+ */
+export function variants<V extends Record<string, ObjectSchema<Fields>>>(
+  tag: string,
+  shapes: V,
+  description: string,
+): Schema<{ [K in keyof V]: Infer<V[K]> }[keyof V]> {
+  const names = Object.keys(shapes);
+  return {
+    expected: `a mapping with ${tag}: ${names.join(", ")}`,
+    parse(node, at, path, ctx) {
+      const n = deref(node, ctx);
+      const where = positionOf(n, at, ctx);
+      if (!isMap(n)) {
+        report(
+          ctx,
+          where,
+          prefixed(path, `expected a mapping with ${tag}, found ${describeNode(n)}`),
+        );
+        return INVALID;
+      }
+      const pair = (n as YAMLMap).items.find(
+        (p) => isScalar(p.key) && (p.key as Scalar).value === tag,
+      );
+      if (pair === undefined) {
+        report(
+          ctx,
+          where,
+          prefixed(path, `missing required key "${tag}" (one of ${names.join(", ")})`),
+        );
+        return INVALID;
+      }
+      const value = deref(pair.value, ctx);
+      const name = isScalar(value) ? String((value as Scalar).value) : "";
+      const shape = shapes[name];
+      if (shape === undefined) {
+        const guess = closest(name, names);
+        report(
+          ctx,
+          positionOf(value, where, ctx),
+          prefixed(
+            path,
+            `${tag}: unknown "${name}"; ${guess ? `did you mean "${guess}"?` : `one of ${names.join(", ")}`}`,
+          ),
+        );
+        return INVALID;
+      }
+      return shape.parse(node, at, path, ctx) as { [K in keyof V]: Infer<V[K]> }[keyof V];
+    },
+    jsonSchema: () => ({
+      description,
+      oneOf: names.map((k) => shapes[k]!.jsonSchema()),
+    }),
+  };
+}

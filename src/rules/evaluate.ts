@@ -34,6 +34,8 @@ export interface RuleInfo {
   /** flow_threshold rules: the limits they fire at. */
   thresholds?: ThresholdSpec[];
   enabled: boolean;
+  /** Repeats within this many seconds are folded into one alert; absent: the config's default. */
+  cooldownSeconds?: number;
   /** Where the rule is written. */
   file: string;
   line: number;

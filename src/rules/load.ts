@@ -699,6 +699,7 @@ function compileRule(d: RuleDraft, p: Required<Parsed>, sets: SetResolver): Comp
     line: d.at.line,
   };
   if (d.thresholds !== undefined) info.thresholds = d.thresholds;
+  if (d.cooldownSeconds !== undefined) info.cooldownSeconds = d.cooldownSeconds;
   return { info, when, exceptions: [] };
 }
 

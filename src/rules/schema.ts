@@ -55,6 +55,7 @@ export const RULE_KEYS = [
   "threshold",
   "when",
   "enabled",
+  "cooldown",
 ] as const;
 export const EXCEPTION_KEYS = ["id", "rules", "reason", "owner", "expires", "when"] as const;
 export const SET_KEYS = ["description", "entries", "file"] as const;
@@ -99,6 +100,8 @@ export interface RuleDraft {
   when?: Cond | null;
   whenAt?: Pos;
   enabled: boolean;
+  /** Repeats (same rule, device, destination) within this many seconds are folded. */
+  cooldownSeconds?: number;
 }
 
 export interface ExceptionDraft {
@@ -455,6 +458,16 @@ function readRule(node: unknown, at: Pos, path: string, r: Reader): RuleDraft {
   if (enabled !== undefined)
     draft.enabled =
       r.leaf(enabledSchema, enabled.value, enabled.keyAt, `${label}: enabled`) ?? true;
+  const cooldown = get("cooldown");
+  if (cooldown !== undefined) {
+    const v = toVal(cooldown.value, env, cooldown.keyAt);
+    const n =
+      v?.t === "scalar" && (typeof v.v === "string" || typeof v.v === "number")
+        ? parseAmount(v.v, "seconds")
+        : 'a duration such as "15m" or 0';
+    if (typeof n === "string") env.error(v?.at ?? cooldown.keyAt, `${label}: cooldown: ${n}`);
+    else draft.cooldownSeconds = n;
+  }
   const trigger = get("trigger");
   if (trigger !== undefined) {
     draft.triggerAt = valueAt(trigger);

@@ -62,11 +62,13 @@ const MIGRATIONS: string[] = [
    CREATE TABLE alert_dedup (
      key TEXT PRIMARY KEY,
      rule_id TEXT NOT NULL,
-     first_ms INTEGER NOT NULL,
-     last_ms INTEGER NOT NULL,
+     cooldown_ms INTEGER NOT NULL,
      sent_ms INTEGER NOT NULL,
      folded INTEGER NOT NULL,
-     last_alert_id TEXT NOT NULL
+     first_folded_ms INTEGER NOT NULL,
+     last_folded_ms INTEGER NOT NULL,
+     -- the last folded alert, for the summary that reports the repeats
+     pending TEXT
    );`,
 ];
 

@@ -44,6 +44,7 @@ describe("generated JSON Schema", () => {
       "devices",
       "flows",
       "rules",
+      "alerts",
     ]);
     const objects: any[] = [];
     const walk = (s: any) => {

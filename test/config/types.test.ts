@@ -1,6 +1,7 @@
 /** Type tests: checked by `tsc --noEmit` (test/ is in tsconfig.json) and run by vitest. */
 import { describe, expectTypeOf, test } from "vitest";
 import type {
+  AlertsConfig,
   DeviceGroupConfig,
   DevicesConfig,
   EgressdConfig,
@@ -22,7 +23,11 @@ describe("the config type is derived from the schema", () => {
       devices: DevicesConfig;
       flows: FlowsConfig;
       rules: RulesConfig;
+      alerts: AlertsConfig;
     }>();
+    expectTypeOf<AlertsConfig["sinks"][number]["type"]>().toEqualTypeOf<
+      "log" | "webhook" | "syslog" | "alertmanager"
+    >();
     expectTypeOf<RulesConfig>().toEqualTypeOf<{
       paths: string[];
       variables: Record<string, string | number | string[]>;

@@ -1,0 +1,142 @@
+/**
+ * Folding repeats. The first alert for a dedup key (rule, device, destination) goes out
+ * at once; repeats within the rule's cooldown are counted, not sent. The next alert after
+ * the cooldown carries the count and the first and last repeat times; if none comes, a
+ * summary of the repeats goes out when the cooldown ends. Time is packet time, so a
+ * replay folds the same way every time.
+ *
+ * The table is bounded (maxKeys, least recently seen evicted); an evicted key with
+ * repeats still owed hands them out as a summary first, so no repeat is lost silently.
+ * Entries are marked dirty for the store to persist (src/alert/store.ts), so the fold
+ * state survives a restart.
+ */
+
+export interface DedupEntry {
+  key: string;
+  ruleId: string;
+  cooldownMs: number;
+  /** Packet time (ms) the last alert for this key went out. */
+  sentMs: number;
+  /** Repeats folded since then. */
+  folded: number;
+  firstFoldedMs: number;
+  lastFoldedMs: number;
+  /** The last folded alert (JSON), to build the summary from. */
+  pending: string | null;
+}
+
+/** What a sent alert or a summary reports about the repeats it stands for. */
+export interface Repeats {
+  count: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface DedupOptions {
+  maxKeys: number;
+}
+
+export class AlertDedup {
+  private readonly entries = new Map<string, DedupEntry>();
+  private readonly dirty = new Set<string>();
+  /** Keys pushed out by maxKeys. */
+  evictions = 0;
+  /** Alerts folded into a count instead of being sent. */
+  folded = 0;
+
+  constructor(private readonly options: DedupOptions) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** State read back from the store at start. */
+  restore(entries: Iterable<DedupEntry>): void {
+    for (const e of entries) this.entries.set(e.key, e);
+  }
+
+  /** True when an alert for `key` at `nowMs` is a repeat within the cooldown. */
+  isRepeat(key: string, nowMs: number): boolean {
+    const e = this.entries.get(key);
+    return e !== undefined && nowMs - e.sentMs < e.cooldownMs;
+  }
+
+  /** Counts a repeat (the caller checked isRepeat). */
+  fold(key: string, nowMs: number, json: string): void {
+    const e = this.entries.get(key)!;
+    if (e.folded === 0) e.firstFoldedMs = nowMs;
+    e.folded++;
+    e.lastFoldedMs = Math.max(e.lastFoldedMs, nowMs);
+    e.pending = json;
+    this.folded++;
+    this.touch(e);
+  }
+
+  /**
+   * The alert for `key` goes out now: returns the repeats it carries (folded since the
+   * last one), and starts a new cooldown. Keys beyond maxKeys are evicted: their owed
+   * repeats come back through `evicted`.
+   */
+  sent(key: string, ruleId: string, cooldownMs: number, nowMs: number, evicted: DedupEntry[]) {
+    const e = this.entries.get(key);
+    const repeats: Repeats | null =
+      e !== undefined && e.folded > 0
+        ? { count: e.folded, firstMs: e.firstFoldedMs, lastMs: e.lastFoldedMs }
+        : null;
+    const next: DedupEntry = {
+      key,
+      ruleId,
+      cooldownMs,
+      sentMs: nowMs,
+      folded: 0,
+      firstFoldedMs: 0,
+      lastFoldedMs: 0,
+      pending: null,
+    };
+    this.entries.delete(key);
+    this.entries.set(key, next);
+    this.dirty.add(key);
+    while (this.entries.size > this.options.maxKeys) {
+      const oldest = this.entries.values().next().value as DedupEntry;
+      this.entries.delete(oldest.key);
+      this.dirty.add(oldest.key);
+      this.evictions++;
+      if (oldest.folded > 0) evicted.push(oldest);
+    }
+    return repeats;
+  }
+
+  /**
+   * Keys whose cooldown ended with repeats owed: each is handed out once for a summary
+   * and starts a new cooldown at `nowMs` (so a steady repeat gives one summary per
+   * cooldown, not one per repeat).
+   */
+  due(nowMs: number): DedupEntry[] {
+    const out: DedupEntry[] = [];
+    for (const e of this.entries.values()) {
+      if (e.folded > 0 && nowMs - e.sentMs >= e.cooldownMs) out.push({ ...e });
+    }
+    for (const e of out) {
+      const live = this.entries.get(e.key)!;
+      live.sentMs = nowMs;
+      live.folded = 0;
+      live.pending = null;
+      this.dirty.add(e.key);
+    }
+    return out;
+  }
+
+  /** Entries changed since the last call (null: the key was evicted), for the store. */
+  takeDirty(): { key: string; entry: DedupEntry | null }[] {
+    const out = [...this.dirty].map((key) => ({ key, entry: this.entries.get(key) ?? null }));
+    this.dirty.clear();
+    return out;
+  }
+
+  private touch(e: DedupEntry): void {
+    // Map order is recency order: re-inserting moves the key to the young end.
+    this.entries.delete(e.key);
+    this.entries.set(e.key, e);
+    this.dirty.add(e.key);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * Where a rule match goes after the rules: dedup (repeats folded into a count), the global
+ * rate limit (a storm held back and summarised), then, in one SQLite transaction, the
+ * alert store and a copy in the durable queue of every sink whose severity filter it
+ * passes; the dispatcher then delivers from the queues. Without a store (a replay with no
+ * sinks) alerts only go to the output callback.
+ *
+ *   rules --match--> AlertRouter: dedup -> rate limit -> store + queues -> Dispatcher -> sinks
+ */
+import type { AlertsConfig } from "../config/config.js";
+import { formatTimestamp } from "../output/format.js";
+import type { RuleMatch, Severity } from "../rules/index.js";
+import type { Database } from "../store/sqlite.js";
+import { AlertDedup, type DedupEntry, type Repeats } from "./dedup.js";
+import { Dispatcher, type DispatcherHooks, passes } from "./dispatcher.js";
+import { alertDevice, alertId, dedupKey } from "./identity.js";
+import { AlertQueues, type QueueBounds } from "./queue.js";
+import { AlertRateLimit, type HeldBack } from "./rate-limit.js";
+import type { AlertSink } from "./sinks/sink.js";
+import { AlertStore } from "./store.js";
+
+type JsonRecord = Record<string, unknown>;
+
+export interface RoutedSink {
+  sink: AlertSink;
+  minSeverity: Severity;
+  bounds: QueueBounds;
+}
+
+export interface AlertRouterOptions {
+  /** observer.name in every alert. */
+  sensor: string;
+  /** observer.ingress.interface.name, when known. */
+  interfaceName?: string;
+  config: AlertsConfig;
+  /** The store and queues; null keeps everything in memory and delivers to no sink. */
+  db: Database | null;
+  sinks: readonly RoutedSink[];
+  /** Every alert that goes out (after dedup and rate limit), e.g. replay's stdout. */
+  output?: (record: JsonRecord) => void;
+  log: (level: "info" | "warn" | "error", message: string) => void;
+  dispatcher?: Omit<DispatcherHooks, "onError">;
+}
+
+export interface RouterStats {
+  /** Rule matches handed in. */
+  matches: number;
+  /** Alerts that went out (stored and queued), summaries included. */
+  sent: number;
+  folded: number;
+  heldBack: number;
+  summaries: number;
+}
+
+export const RATE_LIMIT_RULE_ID = "EGRESSD-RATE-LIMIT";
+
+export class AlertRouter {
+  readonly stats: RouterStats = { matches: 0, sent: 0, folded: 0, heldBack: 0, summaries: 0 };
+  readonly dedup: AlertDedup;
+  readonly store: AlertStore | null;
+  readonly queues: AlertQueues | null;
+  readonly dispatcher: Dispatcher | null;
+  private readonly limit: AlertRateLimit;
+  private readonly defaultCooldownMs: number;
+  private readonly observer: JsonRecord;
+  private persistTimer: NodeJS.Timeout | null = null;
+  /** The latest packet time seen (ms). */
+  private latestMs = 0;
+
+  constructor(private readonly options: AlertRouterOptions) {
+    const c = options.config;
+    this.defaultCooldownMs = c.cooldown * 1000;
+    this.dedup = new AlertDedup({ maxKeys: c.max_dedup_keys });
+    this.limit = new AlertRateLimit(c.rate_limit.per_second, c.rate_limit.burst);
+    this.observer = { name: options.sensor, product: "egressd", type: "ids" };
+    if (options.interfaceName !== undefined) {
+      this.observer.ingress = { interface: { name: options.interfaceName } };
+    }
+    if (options.db === null) {
+      this.store = null;
+      this.queues = null;
+      this.dispatcher = null;
+      return;
+    }
+    this.store = new AlertStore(options.db, {
+      maxAgeMs: c.retention.max_age * 1000,
+      maxAlerts: c.retention.max_alerts,
+    });
+    this.dedup.restore(this.store.loadDedup());
+    this.queues = new AlertQueues(options.db, {
+      onDrop: (sink, reason, count) =>
+        options.log(
+          "warn",
+          `alert sink ${sink}: ${count} alert(s) dropped from its queue (${reason === "overflow" ? "queue full" : "older than its max_age"})`,
+        ),
+    });
+    for (const s of options.sinks) this.queues.configure(s.sink.name, s.bounds);
+    for (const orphan of this.queues.queuedSinks()) {
+      if (!options.sinks.some((s) => s.sink.name === orphan)) {
+        options.log(
+          "warn",
+          `alert queue "${orphan}" holds ${this.queues.depth(orphan)} undelivered alert(s) for a sink no longer configured; they are kept`,
+        );
+      }
+    }
+    this.dispatcher = new Dispatcher(
+      this.queues,
+      options.sinks.map((s) => s.sink),
+      {
+        ...options.dispatcher,
+        onError: (err) => options.log("error", `alert dispatcher: ${err.message}`),
+      },
+    );
+  }
+
+  get sinks(): AlertSink[] {
+    return this.options.sinks.map((s) => s.sink);
+  }
+
+  /** Starts delivery (alerts queued by an earlier run go first) and the dedup saver. */
+  start(): void {
+    this.dispatcher?.start();
+    if (this.store !== null) {
+      this.persistTimer = setInterval(() => this.persistDedup(), 5000);
+      this.persistTimer.unref();
+    }
+  }
+
+  /** A rule match at packet time `tsMs`, its ECS record built by alertRecord(). */
+  submit(record: JsonRecord, match: RuleMatch, tsMs: number): void {
+    this.stats.matches++;
+    if (tsMs > this.latestMs) this.latestMs = tsMs;
+    const key = dedupKey(record);
+    if (this.dedup.isRepeat(key, tsMs)) {
+      this.dedup.fold(key, tsMs, JSON.stringify(record));
+      this.stats.folded++;
+      return;
+    }
+    const rule = match.rule;
+    if (!this.limit.take(tsMs, rule.id, rule.severity)) {
+      this.stats.heldBack++;
+      return;
+    }
+    const evicted: DedupEntry[] = [];
+    const cooldownMs = (rule.cooldownSeconds ?? this.defaultCooldownMs / 1000) * 1000;
+    const repeats = this.dedup.sent(key, rule.id, cooldownMs, tsMs, evicted);
+    this.emit(record, rule.severity, key, repeats, "");
+    for (const e of evicted) this.summarise(e, e.lastFoldedMs);
+    this.tick(tsMs);
+  }
+
+  /** Packet time moved on: summaries of repeats whose cooldown ended, and of a storm held back. */
+  tick(nowMs: number): void {
+    if (nowMs > this.latestMs) this.latestMs = nowMs;
+    for (const e of this.dedup.due(nowMs)) this.summarise(e, nowMs);
+    const held = this.limit.takeHeld(nowMs);
+    if (held !== null) this.heldSummary(held, nowMs);
+  }
+
+  /** The end of a replay: every repeat still owed and anything held back is reported now. */
+  finish(): void {
+    const nowMs = this.latestMs;
+    for (const e of this.dedup.due(Number.POSITIVE_INFINITY)) this.summarise(e, nowMs);
+    const held = this.limit.takeHeld(nowMs, true);
+    if (held !== null) this.heldSummary(held, nowMs);
+  }
+
+  /** Saves the dedup state, gives the sinks `drainMs` to empty their queues, stops. */
+  async close(drainMs: number): Promise<Record<string, number>> {
+    if (this.persistTimer !== null) clearInterval(this.persistTimer);
+    this.persistDedup();
+    let left: Record<string, number> = {};
+    if (this.dispatcher !== null) {
+      left = await this.dispatcher.drain(Date.now() + drainMs);
+      await this.dispatcher.stop();
+    }
+    for (const s of this.options.sinks) await s.sink.close();
+    return left;
+  }
+
+  private persistDedup(): void {
+    const store = this.store;
+    if (store === null) return;
+    const changes = this.dedup.takeDirty();
+    if (changes.length > 0) store.transaction(() => store.saveDedup(changes));
+  }
+
+  /** One alert out: id, dedup key, repeats, observer; stored and queued in one transaction. */
+  private emit(
+    record: JsonRecord,
+    severity: Severity,
+    key: string,
+    repeats: Repeats | null,
+    salt: string,
+  ): void {
+    const egressd = (record.egressd ??= {}) as JsonRecord;
+    egressd.dedup_key = key;
+    if (repeats !== null) {
+      egressd.repeat = {
+        count: repeats.count,
+        first: isoMs(repeats.firstMs),
+        last: isoMs(repeats.lastMs),
+      };
+    }
+    record.observer = this.observer;
+    const id = alertId(record, this.options.sensor, key, salt);
+    const event = (record.event ??= {}) as JsonRecord;
+    event.id = id;
+    this.stats.sent++;
+    const store = this.store;
+    if (store !== null) {
+      const json = JSON.stringify(record);
+      const tsMs = Date.parse(String(record["@timestamp"]).replace(/\.(\d{3})\d*Z$/, ".$1Z"));
+      store.transaction(() => {
+        store.insert({
+          id,
+          tsMs: Number.isFinite(tsMs) ? tsMs : 0,
+          ruleId: String((record.rule as JsonRecord | undefined)?.id ?? ""),
+          severity,
+          device: alertDevice(record),
+          dedupKey: key,
+          json,
+        });
+        for (const s of this.options.sinks) {
+          if (passes(s.minSeverity, severity))
+            this.queues!.enqueue(s.sink.name, { id, json, severity }, Date.now());
+        }
+        // The fold state of this key goes with the alert, so a crash cannot send it twice.
+        store.saveDedup(this.dedup.takeDirty());
+      });
+      this.dispatcher!.notify();
+    }
+    this.options.output?.(record);
+  }
+
+  /** The repeats owed for a key, as one alert built from the last one folded. */
+  private summarise(e: DedupEntry, nowMs: number): void {
+    if (e.pending === null) return;
+    const record = JSON.parse(e.pending) as JsonRecord;
+    const count = e.folded;
+    record.message = `${count} more like this between ${isoMs(e.firstFoldedMs)} and ${isoMs(e.lastFoldedMs)}: ${String(record.message ?? "")}`;
+    const egressd = (record.egressd ??= {}) as JsonRecord;
+    egressd.summary = true;
+    this.stats.summaries++;
+    const severity = (egressd.severity as Severity | undefined) ?? "info";
+    this.emit(
+      record,
+      severity,
+      e.key,
+      { count, firstMs: e.firstFoldedMs, lastMs: e.lastFoldedMs },
+      `summary@${nowMs}`,
+    );
+  }
+
+  private heldSummary(h: HeldBack, nowMs: number): void {
+    const byRule = [...h.byRule].sort((a, b) => b[1] - a[1]);
+    const list = byRule.map(([id, n]) => `${id}: ${n}`).join(", ");
+    const record: JsonRecord = {
+      "@timestamp": isoMs(nowMs),
+      event: {
+        kind: "alert",
+        category: ["network"],
+        action: "rate_limit",
+        dataset: "egressd.alert",
+      },
+      rule: {
+        id: RATE_LIMIT_RULE_ID,
+        name: "Alert rate limit held alerts back",
+        description:
+          "More alerts came than alerts.rate_limit lets through (a storm: often one device scanning or calling many destinations). They were counted per rule, not sent one by one; look at the busiest rule's device.",
+      },
+      message: `${h.total} alerts held back by the rate limit between ${isoMs(h.firstMs)} and ${isoMs(h.lastMs)} (${list})`,
+      egressd: {
+        trigger: "rate_limit",
+        severity: h.severity,
+        held_back: { total: h.total, by_rule: Object.fromEntries(byRule) },
+      },
+    };
+    this.stats.summaries++;
+    this.emit(record, h.severity, `${RATE_LIMIT_RULE_ID}|-|-`, null, `held@${nowMs}`);
+  }
+}
+
+/** Packet time in ms (fractional: microseconds and below kept) as ECS text. */
+function isoMs(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  return formatTimestamp(sec, Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)));
+}
