@@ -4,15 +4,12 @@
  * streams in through a pipe, keeps the old rules when a file is broken, and says so on
  * stderr and in egressd_rules_reload_success at /metrics.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RuleEngine } from "../../src/rules/engine.js";
 import { loadRuleFiles, type RuleSet } from "../../src/rules/index.js";
-import { BIN, requireBuild } from "../edge-cases/cli.js";
-import { pcapHeader, pcapRecord } from "../helpers/capture-writer.js";
-import { ethernet, ipv4, udp } from "../helpers/packets.js";
+import { PipedReplay } from "../helpers/piped-replay.js";
 import { ctx, makeFlow, writeTree } from "./helpers.js";
 
 const rule = (id: string, name: string) => `
@@ -67,74 +64,6 @@ describe("RuleEngine", () => {
     expect(totals.evaluations.get("dns_query")).toBe(3);
   });
 });
-
-/** A replay reading a pcap from its standard input, as `tcpdump -w - | egressd replay -`. */
-class PipedReplay {
-  readonly child: ChildProcess;
-  stdout = "";
-  stderr = "";
-
-  constructor(args: string[]) {
-    requireBuild();
-    this.child = spawn(process.execPath, [BIN, "replay", ...args, "-"], {
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.child.stdout!.on("data", (d) => {
-      this.stdout += d;
-    });
-    this.child.stderr!.on("data", (d) => {
-      this.stderr += d;
-    });
-    this.child.stdin!.write(pcapHeader());
-  }
-
-  private t = 1_790_000_000;
-  private port = 40000;
-
-  query(name: string): void {
-    const labels = name
-      .split(".")
-      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-    const dns = Buffer.concat([
-      Buffer.from("abcd01000001000000000000", "hex"),
-      ...labels,
-      Buffer.from("0000010001", "hex"),
-    ]);
-    const frame = ethernet(
-      ipv4({ src: "10.20.0.11", dst: "10.20.0.53" }, udp(this.port++, 53, dns)),
-    );
-    this.child.stdin!.write(pcapRecord({ tsSec: this.t++, tsFrac: 0, data: frame }));
-  }
-
-  async until(what: () => boolean, label: string, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!what()) {
-      if (Date.now() > end)
-        throw new Error(
-          `timed out waiting for ${label}\nstdout:${this.stdout}\nstderr:${this.stderr}`,
-        );
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
-  alerts(): string[] {
-    return this.stdout
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => JSON.parse(l).rule.id);
-  }
-
-  async metrics(): Promise<string> {
-    const m = /metrics at (http:\/\/\S+)/.exec(this.stderr);
-    const res = await fetch(m![1]!);
-    return res.text();
-  }
-
-  async end(): Promise<number> {
-    this.child.stdin!.end();
-    return new Promise((resolve) => this.child.on("close", (code) => resolve(code ?? -1)));
-  }
-}
 
 let replay: PipedReplay | null = null;
 afterEach(() => {
