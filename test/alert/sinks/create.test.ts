@@ -3,7 +3,7 @@
  * token, CA) reach the sink, each delivering to a real receiver on loopback.
  */
 import { createSocket } from "node:dgram";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
