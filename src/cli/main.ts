@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { CaptureFormatError } from "../capture/source.js";
 import { ConfigError } from "../config/errors.js";
 import { UnsupportedLinkTypeError } from "../pipeline.js";
+import { runAlerts } from "./alerts.js";
 import { runConfig } from "./config.js";
 import { runDevices } from "./devices.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
@@ -17,6 +18,7 @@ when one calls home or is being upgraded remotely.
 Commands:
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
   devices          list the device inventory (--report: the phase-out view)
+  alerts           list stored alerts, newest first (--since 24h, --severity high, --json)
   geoip ADDRESS... what egressd knows about an address: scope, country, AS
   rules check      validate rule files (rules list: id, severity, trigger, tags;
                    rules test: run the test cases the rule files carry)
@@ -53,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       return runReplay(rest);
     case "devices":
       return runDevices(rest);
+    case "alerts":
+      return runAlerts(rest);
     case "geoip":
       return runGeoip(rest);
     case "rules":
