@@ -243,7 +243,14 @@ export async function runReplay(argv: string[]): Promise<number> {
     process.off("SIGUSR2", reopen);
     await listener?.close();
   }
-  if (router !== null) await closeAlertRouter(router, parsed.config.alerts.drain_timeout);
+  if (router !== null) {
+    await closeAlertRouter(router, parsed.config.alerts.drain_timeout);
+    const r = router.stats;
+    summary.alerts_sent = r.sent;
+    summary.alerts_folded = r.folded;
+    summary.alerts_held_back = r.heldBack;
+    summary.alert_summaries = r.summaries;
+  }
   writer.close();
   run.close();
   // The error line comes first so the summary stays the last line (scripts read `tail -1`).

@@ -17,8 +17,13 @@ export interface ReplaySummary {
   protocols: Record<string, number>;
   names_learned: number;
   names_evicted: number;
-  /** Alerts written (--alerts). */
+  /** Rule matches (--alerts). */
   alerts: number;
+  /** --alerts: what dedup and the rate limit made of the matches. */
+  alerts_sent?: number;
+  alerts_folded?: number;
+  alerts_held_back?: number;
+  alert_summaries?: number;
   /** Devices in the inventory at the end, learned during this run, evicted by its bound. */
   devices: number;
   devices_learned: number;
@@ -58,7 +63,9 @@ export function printSummary(s: ReplaySummary, format: "text" | "json" | "none")
     `  anomalies  ${withThousands(s.anomalies_total)}${breakdown(s.anomalies)}`,
     `  flows      ${withThousands(s.flows)} records from ${withThousands(s.flows_created)} flows${breakdown(s.flows_ended)}; ${withThousands(s.flows_evicted)} evicted by the flow limit`,
     `  protocols  ${Object.keys(s.protocols).length === 0 ? "none recognised" : breakdown(s.protocols).slice(2, -1)}; ${withThousands(s.events)} events written; ${withThousands(s.names_learned)} DNS names learned, ${withThousands(s.names_evicted)} evicted`,
-    `  alerts     ${withThousands(s.alerts)} written`,
+    s.alerts_sent === undefined
+      ? `  alerts     ${withThousands(s.alerts)} rule matches`
+      : `  alerts     ${withThousands(s.alerts_sent)} written (${withThousands(s.alert_summaries ?? 0)} of them summaries) from ${withThousands(s.alerts)} rule matches; ${withThousands(s.alerts_folded ?? 0)} repeats folded, ${withThousands(s.alerts_held_back ?? 0)} held back by the rate limit`,
     `  devices    ${withThousands(s.devices)} in the inventory (${withThousands(s.devices_learned)} new), ${withThousands(s.devices_evicted)} evicted by its limit`,
     `  fragments  ${withThousands(s.fragments_attributed)} attributed, ${withThousands(s.fragments_unattributed)} without a first fragment`,
     `  icmp       ${withThousands(s.icmp_errors_attributed)} errors tied to the flow they report on`,
