@@ -107,14 +107,15 @@ export class AlertDedup {
   }
 
   /**
-   * Keys whose cooldown ended with repeats owed: each is handed out once for a summary
-   * and starts a new cooldown at `nowMs` (so a steady repeat gives one summary per
-   * cooldown, not one per repeat).
+   * Keys whose cooldown ended with repeats owed (`all`: every key with repeats owed, at
+   * the end of a run): each is handed out once for a summary and starts a new cooldown at
+   * `nowMs` (so a steady repeat gives one summary per cooldown, not one per repeat).
+   * `nowMs` must be a real packet time: it is stored as the key's last send.
    */
-  due(nowMs: number): DedupEntry[] {
+  due(nowMs: number, all = false): DedupEntry[] {
     const out: DedupEntry[] = [];
     for (const e of this.entries.values()) {
-      if (e.folded > 0 && nowMs - e.sentMs >= e.cooldownMs) out.push({ ...e });
+      if (e.folded > 0 && (all || nowMs - e.sentMs >= e.cooldownMs)) out.push({ ...e });
     }
     for (const e of out) {
       const live = this.entries.get(e.key)!;

@@ -39,13 +39,10 @@ export class AlertRateLimit {
       this.tokens--;
       return true;
     }
-    const h = (this.held ??= {
-      total: 0,
-      byRule: new Map(),
-      severity,
-      firstMs: nowMs,
-      lastMs: nowMs,
-    });
+    if (this.held === null) {
+      this.held = { total: 0, byRule: new Map(), severity, firstMs: nowMs, lastMs: nowMs };
+    }
+    const h = this.held;
     h.total++;
     h.byRule.set(ruleId, (h.byRule.get(ruleId) ?? 0) + 1);
     if (SEVERITIES.indexOf(severity) > SEVERITIES.indexOf(h.severity)) h.severity = severity;

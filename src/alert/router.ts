@@ -160,7 +160,9 @@ export class AlertRouter {
   /** The end of a replay: every repeat still owed and anything held back is reported now. */
   finish(): void {
     const nowMs = this.latestMs;
-    for (const e of this.dedup.due(Number.POSITIVE_INFINITY)) this.summarise(e, nowMs);
+    // All owed repeats, but the new cooldown starts at nowMs: an infinite time would be
+    // saved as the key's last send and fold its alerts forever after a restart.
+    for (const e of this.dedup.due(nowMs, true)) this.summarise(e, nowMs);
     const held = this.limit.takeHeld(nowMs, true);
     if (held !== null) this.heldSummary(held, nowMs);
   }
@@ -193,7 +195,7 @@ export class AlertRouter {
     repeats: Repeats | null,
     salt: string,
   ): void {
-    const egressd = (record.egressd ??= {}) as JsonRecord;
+    const egressd = child(record, "egressd");
     egressd.dedup_key = key;
     if (repeats !== null) {
       egressd.repeat = {
@@ -204,7 +206,7 @@ export class AlertRouter {
     }
     record.observer = this.observer;
     const id = alertId(record, this.options.sensor, key, salt);
-    const event = (record.event ??= {}) as JsonRecord;
+    const event = child(record, "event");
     event.id = id;
     this.stats.sent++;
     const store = this.store;
@@ -239,7 +241,7 @@ export class AlertRouter {
     const record = JSON.parse(e.pending) as JsonRecord;
     const count = e.folded;
     record.message = `${count} more like this between ${isoMs(e.firstFoldedMs)} and ${isoMs(e.lastFoldedMs)}: ${String(record.message ?? "")}`;
-    const egressd = (record.egressd ??= {}) as JsonRecord;
+    const egressd = child(record, "egressd");
     egressd.summary = true;
     this.stats.summaries++;
     const severity = (egressd.severity as Severity | undefined) ?? "info";
@@ -279,6 +281,16 @@ export class AlertRouter {
     this.stats.summaries++;
     this.emit(record, h.severity, `${RATE_LIMIT_RULE_ID}|-|-`, null, `held@${nowMs}`);
   }
+}
+
+/** record[key] as an object, created when absent. */
+function child(record: JsonRecord, key: string): JsonRecord {
+  let v = record[key];
+  if (v === null || typeof v !== "object") {
+    v = {};
+    record[key] = v;
+  }
+  return v as JsonRecord;
 }
 
 /** Packet time in ms (fractional: microseconds and below kept) as ECS text. */

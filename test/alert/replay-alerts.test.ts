@@ -24,6 +24,8 @@ geoip:
 devices:
   groups:
     - { name: lab-cameras, role: camera, cidrs: [192.0.2.10/32, "2001:db8:0:1::10/128"] }
+alerts:
+  cooldown: 0s  # every match is an alert here (dedup: test/alert/router.test.ts)
 `;
 
 const RULES = `
@@ -89,6 +91,8 @@ describe("replay --alerts", () => {
     expect(status).toBe(0);
     expect(alerts.length).toBeGreaterThan(0);
     expect(summary.alerts).toBe(alerts.length);
+    expect(summary.alerts_sent).toBe(alerts.length);
+    expect(new Set(alerts.map((a) => a.event.id)).size).toBe(alerts.length);
     expect(new Set(alerts.map((a) => a.rule.id))).toEqual(new Set(["LAB-1"]));
     const a = alerts[0];
     expect(a.event).toMatchObject({ kind: "alert", severity: 73, action: "dns_query" });

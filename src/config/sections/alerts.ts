@@ -180,7 +180,7 @@ export const alertsSection = object({
   ),
   cooldown: field(
     duration(),
-    "Repeats of the same rule, device and destination within this time are folded into a count (a rule's own cooldown: wins). 0 sends every repeat.",
+    "Repeats of the same rule, device and destination within this time are folded into a count (a rule's own cooldown: wins). 0s sends every repeat.",
     { default: "15m" },
   ),
   max_dedup_keys: field(
