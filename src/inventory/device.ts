@@ -49,6 +49,8 @@ export interface DeviceSummary {
   group?: string;
   role?: string;
   maker?: string;
+  /** What the maker was read from (oui, sadp, dhcp, http-server...), strongest first. */
+  maker_sources?: ClaimSource[];
   model?: string;
 }
 
@@ -81,8 +83,6 @@ export interface DeviceView extends DeviceSummary {
   /** Seen only behind a router's MAC: its own MAC is unknown. */
   behind_router?: boolean;
   oui?: { prefix: string; organisation: string };
-  /** Sources supporting the chosen maker, strongest first. */
-  maker_sources?: ClaimSource[];
   serial?: string;
   /** Firmware versions in the order seen; the last is the current one. */
   firmware?: string[];
@@ -370,7 +370,10 @@ export class Device {
       s.group = this.group.name;
       s.role = this.group.role;
     }
-    if (this.maker !== null) s.maker = this.maker.maker;
+    if (this.maker !== null) {
+      s.maker = this.maker.maker;
+      s.maker_sources = [...this.maker.sources];
+    }
     if (this.facts.model !== undefined) s.model = this.facts.model;
     this.summaryCache = s;
     return s;
@@ -381,7 +384,6 @@ export class Device {
     const v = { ...this.summary(), router: this.router } as DeviceView;
     if (this.behindRouter) v.behind_router = true;
     if (this.oui !== null) v.oui = { prefix: this.oui.prefix, organisation: this.oui.organisation };
-    if (this.maker !== null) v.maker_sources = [...this.maker.sources];
     const f = this.facts;
     if (f.serial !== undefined) v.serial = f.serial;
     if (this.firmware.length > 0) v.firmware = [...this.firmware];

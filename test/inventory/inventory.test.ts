@@ -400,6 +400,7 @@ describe("groups, lookups, bounds, determinism", () => {
       group: "cams-vlan20",
       role: "camera",
       maker: "Hikvision",
+      maker_sources: ["oui"],
     });
     // By address alone (no MAC known to the caller).
     expect(inv.deviceFor(4, 0, 0, 0, a.w3, -1)?.id).toBe(id(CAM));
