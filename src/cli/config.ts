@@ -13,6 +13,9 @@ check    validates a config file (default ${DEFAULT_CONFIG_FILE}) and prints
          "FILE: ok", or every problem found as FILE:LINE:COL: message, one per
          line on standard error: YAML syntax, unknown keys (with a did-you-mean),
          wrong types, bad networks, MACs, OUIs and durations, duplicate group names.
+         EGRESSD_<SECTION>_<KEY> variables override the file, as for egressd run
+         (EGRESSD_HTTP_LISTEN=0.0.0.0:9810, EGRESSD_CAPTURE_INTERFACES=eth1,eth2);
+         their problems are reported as "environment: EGRESSD_...: message".
 schema   prints the JSON Schema (draft 2020-12) of the config file, the one
          config/egressd.schema.json holds for editor completion:
            # yaml-language-server: $schema=./egressd.schema.json
@@ -48,7 +51,7 @@ export async function runConfig(args: string[]): Promise<number> {
       if (rest.length > 1) throw new UsageError(`config check takes one file, got ${rest.length}`);
       const file = rest[0] ?? DEFAULT_CONFIG_FILE;
       try {
-        loadConfig(file);
+        loadConfig(file, process.env);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);

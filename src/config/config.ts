@@ -6,22 +6,30 @@
  */
 import { field, type Infer, type JsonSchema, object } from "./schema.js";
 import { alertsSection } from "./sections/alerts.js";
+import { captureSection } from "./sections/capture.js";
 import { devicesSection } from "./sections/devices.js";
 import { flowsSection } from "./sections/flows.js";
 import { geoipSection } from "./sections/geoip.js";
+import { httpSection } from "./sections/http.js";
 import { rulesSection } from "./sections/rules.js";
 import { sensorSection } from "./sections/sensor.js";
 
 export type { AlertsConfig, SinkConfig } from "./sections/alerts.js";
+export type { CaptureConfig } from "./sections/capture.js";
 export type { DeviceGroupConfig, DevicesConfig } from "./sections/devices.js";
 export type { FlowsConfig } from "./sections/flows.js";
 export type { GeoipConfig } from "./sections/geoip.js";
+export type { HttpConfig } from "./sections/http.js";
 export type { RulesConfig } from "./sections/rules.js";
 export type { SensorConfig } from "./sections/sensor.js";
 
 export const egressdSchema = object(
   {
     sensor: field(sensorSection, "This sensor."),
+    capture: field(
+      captureSection,
+      "Live capture (egressd run): interfaces, BPF filter and libpcap options.",
+    ),
     geoip: field(
       geoipSection,
       "Where destination countries and ASNs come from: operator MaxMind databases, else the bundled open data.",
@@ -33,6 +41,7 @@ export const egressdSchema = object(
       alertsSection,
       "What happens to alerts: the store, dedup, rate limit, and the sinks they are sent to.",
     ),
+    http: field(httpSection, "The HTTP listener of egressd run: metrics, health and the JSON API."),
   },
   { description: "egressd configuration (config/egressd.yaml)." },
 );

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { type EgressdConfig, egressdSchema } from "./config.js";
+import { applyEnvOverrides, envProblem } from "./env.js";
 import { ConfigError, type ConfigProblem } from "./errors.js";
 import { INVALID, type ParseContext } from "./schema.js";
 
@@ -11,7 +12,11 @@ import { INVALID, type ParseContext } from "./schema.js";
  * bad values), each at file:line:col. `fileName` names the file in messages and is the
  * base for relative paths. Empty text means all defaults.
  */
-export function parseConfig(text: string, fileName: string): EgressdConfig {
+export function parseConfig(
+  text: string,
+  fileName: string,
+  env: Record<string, string | undefined> = {},
+): EgressdConfig {
   const lineCounter = new LineCounter();
   // Duplicate keys are found by the schema walk, which can say where the first one was.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -26,6 +31,7 @@ export function parseConfig(text: string, fileName: string): EgressdConfig {
   // After a syntax error the document's shape is a guess; schema problems on top of it
   // would mostly be noise.
   if (doc.errors.length > 0) throw new ConfigError(sortProblems(problems));
+  const overrides = applyEnvOverrides(doc, egressdSchema.fields, env);
 
   const ctx: ParseContext = {
     file: fileName,
@@ -36,12 +42,22 @@ export function parseConfig(text: string, fileName: string): EgressdConfig {
     lineCounter,
   };
   const config = egressdSchema.parse(doc.contents, { line: 1, col: 1 }, "", ctx);
-  if (config === INVALID || problems.length > 0) throw new ConfigError(sortProblems(problems));
+  const all = [
+    ...overrides.problems,
+    ...sortProblems(problems).map((p) => envProblem(p, overrides.paths)),
+  ];
+  if (config === INVALID || all.length > 0) throw new ConfigError(all);
   return config;
 }
 
-/** Reads and validates a config file; see parseConfig. Unreadable files are a ConfigError too. */
-export function loadConfig(path: string): EgressdConfig {
+/**
+ * Reads and validates a config file, with `env`'s EGRESSD_* overrides on top (see
+ * env.ts); see parseConfig. Unreadable files are a ConfigError too.
+ */
+export function loadConfig(
+  path: string,
+  env: Record<string, string | undefined> = {},
+): EgressdConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -55,7 +71,7 @@ export function loadConfig(path: string): EgressdConfig {
           : e.message;
     throw new ConfigError([{ file: path, line: 0, col: 0, message: `cannot read: ${why}` }]);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, env);
 }
 
 /** The yaml library's first sentence; the position is ours. */

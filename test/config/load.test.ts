@@ -255,7 +255,7 @@ describe("problems, each at its line:col", () => {
 
   test("a document that is not a mapping", () => {
     expect(problemsOf("- sensor\n- flows\n")).toEqual([
-      "1:1: expected a mapping with keys sensor, geoip, devices, flows, rules, alerts, found a list",
+      "1:1: expected a mapping with keys sensor, capture, geoip, devices, flows, rules, alerts, http, found a list",
     ]);
   });
 

@@ -40,11 +40,13 @@ describe("generated JSON Schema", () => {
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toEqual([
       "sensor",
+      "capture",
       "geoip",
       "devices",
       "flows",
       "rules",
       "alerts",
+      "http",
     ]);
     const objects: any[] = [];
     const walk = (s: any) => {

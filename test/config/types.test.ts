@@ -2,11 +2,13 @@
 import { describe, expectTypeOf, test } from "vitest";
 import type {
   AlertsConfig,
+  CaptureConfig,
   DeviceGroupConfig,
   DevicesConfig,
   EgressdConfig,
   FlowsConfig,
   GeoipConfig,
+  HttpConfig,
   RulesConfig,
   SensorConfig,
 } from "../../src/config/config.js";
@@ -19,11 +21,13 @@ describe("the config type is derived from the schema", () => {
   test("sections", () => {
     expectTypeOf<EgressdConfig>().toEqualTypeOf<{
       sensor: SensorConfig;
+      capture: CaptureConfig;
       geoip: GeoipConfig;
       devices: DevicesConfig;
       flows: FlowsConfig;
       rules: RulesConfig;
       alerts: AlertsConfig;
+      http: HttpConfig;
     }>();
     expectTypeOf<AlertsConfig["sinks"][number]["type"]>().toEqualTypeOf<
       "log" | "webhook" | "syslog" | "alertmanager"
