@@ -7,9 +7,20 @@
  */
 import { collectDefaultMetrics, Registry } from "prom-client";
 
+/**
+ * prom-client's gauges that end in `_total` against Prometheus's naming rules (promtool
+ * check metrics rejects them); the handle counts they give are in nodejs_active_*.
+ */
+const MISNAMED_DEFAULTS = [
+  "nodejs_active_handles_total",
+  "nodejs_active_requests_total",
+  "nodejs_active_resources_total",
+];
+
 export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   return registry;
 }
 
