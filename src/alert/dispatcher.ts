@@ -65,12 +65,16 @@ export interface SinkStatus {
   lastSuccessMs: number | null;
 }
 
-/** A timer that can be cut short; unref'd so it never keeps the process alive. */
-function wait(ms: number): { done: Promise<void>; wake: () => void } {
+/**
+ * A timer that can be cut short; unref'd so an idle loop never keeps the process alive.
+ * Shutdown waits (drain, stop) keep it: with nothing else left on the event loop the
+ * process would otherwise exit in the middle of the wait, before the queues are closed.
+ */
+function wait(ms: number, keepAlive = false): { done: Promise<void>; wake: () => void } {
   let wake = () => {};
   const done = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
-    timer.unref();
+    if (!keepAlive) timer.unref();
     wake = () => {
       clearTimeout(timer);
       resolve();
@@ -177,7 +181,7 @@ export class Dispatcher {
       const left = this.depths();
       const remaining = deadlineMs - this.now();
       if (Object.values(left).every((n) => n === 0) || remaining <= 0) return left;
-      await wait(Math.min(20, remaining)).done;
+      await wait(Math.min(20, remaining), true).done;
     }
   }
 
@@ -194,7 +198,7 @@ export class Dispatcher {
       loop.wakeIdle?.();
       loop.wakeBackoff?.();
     }
-    const bound = wait(boundMs);
+    const bound = wait(boundMs, true);
     await Promise.race([Promise.all([...this.loops.values()].map((l) => l.running)), bound.done]);
     bound.wake();
   }

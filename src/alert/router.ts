@@ -59,7 +59,8 @@ export class AlertRouter {
   readonly dedup: AlertDedup;
   readonly store: AlertStore | null;
   readonly queues: AlertQueues | null;
-  readonly dispatcher: Dispatcher | null;
+  dispatcher: Dispatcher | null;
+  private routed: readonly RoutedSink[];
   private readonly limit: AlertRateLimit;
   private readonly defaultCooldownMs: number;
   private readonly observer: JsonRecord;
@@ -69,6 +70,7 @@ export class AlertRouter {
 
   constructor(private readonly options: AlertRouterOptions) {
     const c = options.config;
+    this.routed = options.sinks;
     this.defaultCooldownMs = c.cooldown * 1000;
     this.dedup = new AlertDedup({ maxKeys: c.max_dedup_keys });
     this.limit = new AlertRateLimit(c.rate_limit.per_second, c.rate_limit.burst);
@@ -103,9 +105,14 @@ export class AlertRouter {
         );
       }
     }
-    this.dispatcher = new Dispatcher(
-      this.queues,
-      options.sinks.map((s) => s.sink),
+    this.dispatcher = this.newDispatcher();
+  }
+
+  private newDispatcher(): Dispatcher {
+    const options = this.options;
+    return new Dispatcher(
+      this.queues!,
+      this.routed.map((s) => s.sink),
       {
         ...options.dispatcher,
         onError: (err) => options.log("error", `alert dispatcher: ${err.message}`),
@@ -113,8 +120,23 @@ export class AlertRouter {
     );
   }
 
+  /**
+   * New sinks (a config reload): the old ones finish their delivery in flight and close;
+   * alerts queued for a sink that keeps its name stay queued for the new one.
+   */
+  async replaceSinks(sinks: readonly RoutedSink[]): Promise<void> {
+    if (this.queues === null) return;
+    const old = this.routed;
+    await this.dispatcher?.stop();
+    for (const s of old) await s.sink.close();
+    this.routed = sinks;
+    for (const s of sinks) this.queues.configure(s.sink.name, s.bounds);
+    this.dispatcher = this.newDispatcher();
+    this.dispatcher.start();
+  }
+
   get sinks(): AlertSink[] {
-    return this.options.sinks.map((s) => s.sink);
+    return this.routed.map((s) => s.sink);
   }
 
   /** Starts delivery (alerts queued by an earlier run go first) and the dedup saver. */
@@ -137,6 +159,10 @@ export class AlertRouter {
       return;
     }
     const rule = match.rule;
+    // What a storm held back is reported as soon as a token is free, before the next new
+    // alert can take it: otherwise a storm that goes on never gets its summary out.
+    const held = this.limit.takeHeld(tsMs);
+    if (held !== null) this.heldSummary(held, tsMs);
     if (!this.limit.take(tsMs, rule.id, rule.severity)) {
       this.stats.heldBack++;
       return;
@@ -176,7 +202,7 @@ export class AlertRouter {
       left = await this.dispatcher.drain(Date.now() + drainMs);
       await this.dispatcher.stop();
     }
-    for (const s of this.options.sinks) await s.sink.close();
+    for (const s of this.routed) await s.sink.close();
     return left;
   }
 
@@ -223,7 +249,7 @@ export class AlertRouter {
           dedupKey: key,
           json,
         });
-        for (const s of this.options.sinks) {
+        for (const s of this.routed) {
           if (passes(s.minSeverity, severity))
             this.queues!.enqueue(s.sink.name, { id, json, severity }, Date.now());
         }
@@ -296,5 +322,7 @@ function child(record: JsonRecord, key: string): JsonRecord {
 /** Packet time in ms (fractional: microseconds and below kept) as ECS text. */
 function isoMs(ms: number): string {
   const sec = Math.floor(ms / 1000);
-  return formatTimestamp(sec, Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)));
+  // Microseconds: a ms double cannot carry nanoseconds exactly, so print no false digits.
+  const us = Math.min(999_999, Math.round((ms - sec * 1000) * 1000));
+  return formatTimestamp(sec, us * 1000);
 }

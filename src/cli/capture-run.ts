@@ -60,6 +60,8 @@ export interface CaptureSetup {
   inventoryDb?: string;
   /** The command named in warnings: "replay". */
   command?: string;
+  /** Reload GeoIP databases when their files change (the daemon). */
+  geoipWatch?: boolean;
 }
 
 /** What one run does with the capture and where its records go. */
@@ -83,6 +85,10 @@ export interface RunOptions {
   onClock?: (packetMs: number) => void;
   /** A progress bar on stderr. */
   progress?: boolean;
+  /** The pipeline, once built (the daemon's metrics and API read it). */
+  onPipeline?: (pipeline: Pipeline) => void;
+  /** Every flow record's flow (ends and active-timeout reports), before it is reused. */
+  onFlowEnded?: (flow: Flow, reason: FlowEndReason) => void;
 }
 
 /** Opens a capture file ("-": standard input); what cannot be opened is an InputError. */
@@ -109,7 +115,12 @@ export class CaptureRun {
     this.geoip =
       setup.geoip === false
         ? null
-        : openGeoIp(setup.config.geoip, this.command, setup.geoipAgeWarnings !== false);
+        : openGeoIp(
+            setup.config.geoip,
+            this.command,
+            setup.geoipAgeWarnings !== false,
+            setup.geoipWatch === true,
+          );
     this.inventory = createInventory(setup.config, this.geoip, setup.inventoryDb);
   }
 
@@ -151,11 +162,13 @@ export class CaptureRun {
         }
       : null;
     const onFlow = options.onFlow;
+    const onFlowEnded = options.onFlowEnded;
     const pipeline = new Pipeline(
       options.flowOptions ?? configFlowOptions(config.flows),
       {
         flowEnded(flow: Flow, reason: FlowEndReason) {
           flows++;
+          onFlowEnded?.(flow, reason);
           if (onFlow === undefined) return;
           const record = flowRecord(flow, reason);
           if (protocolsOn) {
@@ -169,6 +182,7 @@ export class CaptureRun {
       enricher,
       triggers,
     );
+    options.onPipeline?.(pipeline);
     // A reload swaps the rules between two packets: triggers, watches on the flows already
     // open, and what the inspector keeps follow the new set.
     const unsubscribe = engine?.onSwap((next) => {
@@ -339,7 +353,7 @@ function createInventory(
 }
 
 /** A config group as the inventory takes it: selectors the file left out are absent, not empty. */
-function groupSpec(g: DeviceGroupConfig): DeviceGroupSpec {
+export function groupSpec(g: DeviceGroupConfig): DeviceGroupSpec {
   const spec: DeviceGroupSpec = { name: g.name, role: g.role };
   if (g.description !== undefined) spec.description = g.description;
   if (g.cidrs.length > 0) spec.cidrs = g.cidrs;

@@ -21,10 +21,15 @@ function geoIpOptions(config: GeoipConfig): GeoIpOptions {
  * Databases older than the configured age are named on stderr: stale country or ASN
  * data puts flows in the wrong place without any other sign.
  */
-export function openGeoIp(config: GeoipConfig, command: string, warnStale = true): GeoIp {
+export function openGeoIp(
+  config: GeoipConfig,
+  command: string,
+  warnStale = true,
+  watch = false,
+): GeoIp {
   let geoip: GeoIp;
   try {
-    geoip = GeoIp.open(geoIpOptions(config));
+    geoip = GeoIp.open({ ...geoIpOptions(config), watch });
   } catch (err) {
     if (err instanceof GeoIpError) throw new InputError(err.message);
     throw err;

@@ -9,6 +9,7 @@ import { ExitCode, InputError, UsageError } from "./errors.js";
 import { runGeoip } from "./geoip.js";
 import { runReplay } from "./replay.js";
 import { runRules } from "./rules.js";
+import { runDaemon } from "./run.js";
 
 const MAIN_HELP = `Usage: egressd <command> [options]
 
@@ -16,6 +17,7 @@ egressd watches the traffic of CCTV cameras and other edge devices and tells you
 when one calls home or is being upgraded remotely.
 
 Commands:
+  run              the daemon: capture live on the mirror port, alert, serve /metrics
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
   devices          list the device inventory (--report: the phase-out view)
   alerts           list stored alerts, newest first (--since 24h, --severity high, --json)
@@ -51,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       process.stdout.write(`egressd ${version()}\n`);
       return ExitCode.OK;
+    case "run":
+      return runDaemon(rest);
     case "replay":
       return runReplay(rest);
     case "devices":

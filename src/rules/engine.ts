@@ -58,8 +58,8 @@ export class RuleEngine {
    */
   constructor(
     first: LoadResult & { ruleSet: RuleSet },
-    private readonly paths: readonly string[],
-    private readonly options: LoadOptions,
+    private paths: readonly string[],
+    private options: LoadOptions,
   ) {
     this.set = first.ruleSet;
     this.files = [...first.files, ...first.setFiles];
@@ -77,6 +77,12 @@ export class RuleEngine {
       const i = this.listeners.indexOf(listener);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** Where the next reload reads from (a config reload may change paths and variables). */
+  setSources(paths: readonly string[], options: LoadOptions): void {
+    this.paths = paths;
+    this.options = options;
   }
 
   /** Loads the rule files again; swaps them in only when they load without errors. */

@@ -105,7 +105,7 @@ export async function makeClientCapture(outFile: string): Promise<ClientCaptureR
 }
 
 /** Web root, nginx config and a throwaway self-signed certificate, all in `dir`. */
-function writeServerFiles(dir: string): void {
+export function writeServerFiles(dir: string): void {
   writeFileSync(join(dir, "index.html"), "<!doctype html><title>cam</title><p>egressd test\n");
   writeFileSync(join(dir, "a.txt"), "firmware-version: 1.0.0\n");
   writeFileSync(join(dir, "b.txt"), `${"x".repeat(2000)}\n`); // more than one segment's worth
@@ -142,7 +142,7 @@ http {
   );
 }
 
-async function startServers(pair: NetnsPair, dir: string): Promise<void> {
+export async function startServers(pair: NetnsPair, dir: string): Promise<void> {
   const ns = pair.server;
   const servers: Server[] = [];
   // dnsmasq: authoritative answers from the command line only: no /etc/dnsmasq.conf,
