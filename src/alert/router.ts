@@ -50,12 +50,21 @@ export interface RouterStats {
   folded: number;
   heldBack: number;
   summaries: number;
+  /** Alerts sent, by rule id and severity ("EGR-VC-001 high"). */
+  sentByRule: Map<string, number>;
 }
 
 export const RATE_LIMIT_RULE_ID = "EGRESSD-RATE-LIMIT";
 
 export class AlertRouter {
-  readonly stats: RouterStats = { matches: 0, sent: 0, folded: 0, heldBack: 0, summaries: 0 };
+  readonly stats: RouterStats = {
+    matches: 0,
+    sent: 0,
+    folded: 0,
+    heldBack: 0,
+    summaries: 0,
+    sentByRule: new Map(),
+  };
   readonly dedup: AlertDedup;
   readonly store: AlertStore | null;
   readonly queues: AlertQueues | null;
@@ -231,6 +240,8 @@ export class AlertRouter {
       };
     }
     record.observer = this.observer;
+    const ruleKey = `${String((record.rule as JsonRecord | undefined)?.id ?? "")} ${severity}`;
+    this.stats.sentByRule.set(ruleKey, (this.stats.sentByRule.get(ruleKey) ?? 0) + 1);
     const id = alertId(record, this.options.sensor, key, salt);
     const event = child(record, "event");
     event.id = id;

@@ -114,11 +114,21 @@ export function registerAlertMetrics(registry: Registry, view: DaemonView): void
       },
     });
   const stats = () => view.alerts().stats;
-  routerTotal(
-    "egressd_alerts_sent_total",
-    "Alerts that went out (stored and queued for the sinks), summaries included",
-    () => stats().sent,
-  );
+  new Counter({
+    name: "egressd_alerts_sent_total",
+    help: "Alerts that went out (stored and queued for the sinks), summaries included, by rule and severity",
+    labelNames: ["rule_id", "severity"],
+    registers,
+    collect() {
+      setCounter(
+        this,
+        [...stats().sentByRule].map(([key, n]) => {
+          const [rule_id, severity] = key.split(" ") as [string, string];
+          return [{ rule_id, severity }, n];
+        }),
+      );
+    },
+  });
   routerTotal(
     "egressd_alerts_folded_total",
     "Rule matches folded into a repeat count (same dedup key within the rule's cooldown)",

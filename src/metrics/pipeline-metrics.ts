@@ -276,6 +276,14 @@ export function registerPipelineMetrics(
   });
 
   // --- GeoIP -------------------------------------------------------------------
+  new Counter({
+    name: "egressd_geoip_lookups_total",
+    help: "Addresses looked up in the GeoIP/ASN databases (both ends of each new flow)",
+    registers,
+    collect() {
+      setTotal(this, view.geoip()?.lookups ?? 0);
+    },
+  });
   new Gauge({
     name: "egressd_geoip_database_build_timestamp_seconds",
     help: "When each GeoIP/ASN database answering lookups was built",

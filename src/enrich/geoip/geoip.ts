@@ -131,6 +131,8 @@ function buildState(o: ResolvedOptions, previous: GeoState | null): GeoState {
 }
 
 export class GeoIp {
+  /** Addresses looked up since start (twice per new flow), for /metrics. */
+  lookups = 0;
   /** Called after each watch-triggered reload: null when it worked, else why the old databases stay. */
   onReload?: (error: GeoIpError | null) => void;
 
@@ -167,6 +169,7 @@ export class GeoIp {
    * 32-bit, network order), IPv6 in w0..w3. Never throws.
    */
   lookup(ipVersion: number, w0: number, w1: number, w2: number, w3: number): GeoAnswer {
+    this.lookups++;
     if (ipVersion === 4) return this.lookup4(this.state, w3 >>> 0);
     if (ipVersion !== 6) return NOT_IP;
     // Words built with | and << come out signed; the tables compare unsigned.
