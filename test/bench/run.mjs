@@ -571,6 +571,11 @@ if (geoipBench) {
   console.log(geoipBench.output);
   if (!geoipBench.ok) failures.push("GeoIP lookups are not under 1 us");
 }
+if (
+  spawnSync(process.execPath, [join(ROOT, "test/bench/alert-storm.mjs")], { stdio: "inherit" })
+    .status !== 0
+)
+  failures.push("alert storm (issue 6): see its FAIL lines above");
 
 console.log();
 if (failures.length === 0) {
