@@ -15,8 +15,10 @@ fi
 # (tshark asks whether non-root users may capture: noninteractive keeps the default, no.)
 # test/alert: the Alertmanager sink pushes to a real prometheus-alertmanager.
 # Live capture (egressd run): libpcap and a C compiler for its addon (npm run build);
-# promtool (Debian's prometheus) checks a live /metrics; tcpreplay drives npm run bench:live.
+# promtool (Debian's prometheus) checks a live /metrics; tcpreplay drives npm run bench:live;
+# logrotate and libcap2-bin (setcap) check the shipped logrotate file and file capabilities.
 apt-get install -y -qq --no-install-recommends \
   wireshark-common tshark tcpdump iproute2 iputils-ping \
   dnsmasq-base nginx-light openssl curl bind9-dnsutils python3 mmdb-bin busybox \
-  prometheus-alertmanager prometheus libpcap-dev make g++ tcpreplay >/dev/null
+  prometheus-alertmanager prometheus libpcap-dev make g++ tcpreplay \
+  logrotate libcap2-bin >/dev/null

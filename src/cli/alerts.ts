@@ -117,7 +117,7 @@ export function parseAlertsArgs(argv: string[], nowMs = Date.now()): AlertsOptio
   if (values.rule !== undefined) query.ruleId = values.rule;
   if (values.limit !== undefined) query.limit = parseLimit(values.limit);
   // --db wins over the config: it is the more specific of the two.
-  const config = values.config !== undefined ? loadConfig(values.config) : null;
+  const config = values.config !== undefined ? loadConfig(values.config, process.env) : null;
   return {
     db: values.db ?? config?.alerts.store ?? DEFAULT_DB_PATH,
     inventoryDb: values.db ?? config?.devices.store ?? DEFAULT_DB_PATH,
