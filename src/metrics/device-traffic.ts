@@ -1,8 +1,9 @@
 /**
  * Per-device internet traffic for Prometheus, with a hard cap on series: bytes each local
- * device sent to internet addresses, and the connections it opened to them by destination
- * country. The daemon calls record() once per flow record (flow ends and active-timeout
- * reports), never per packet.
+ * device sent to internet addresses, the connections it opened to them by destination
+ * country, those connections by outcome (did the other side answer?) and by destination
+ * network (AS). The daemon calls record() once per flow record (flow ends and
+ * active-timeout reports), never per packet.
  *
  * Only the top N devices (by bytes, or by connections) and the top M countries get series
  * of their own; the rest is summed under device="other" / country="other". Cardinality is
@@ -27,6 +28,7 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { Flow } from "../flow/flow.js";
+import { flowOutcome } from "../flow/outcome.js";
 import { setCounter } from "./registry.js";
 
 export interface DeviceTrafficOptions {
@@ -36,7 +38,14 @@ export interface DeviceTrafficOptions {
   topCountries?: number;
   /** Devices followed at most (must be above topDevices). Default 10 000. */
   maxTracked?: number;
+  /** Destination networks (AS) with series of their own. Default 10. */
+  topNetworks?: number;
 }
+
+/** How an internet connection went: the dashboard's "attempted vs established". */
+export const INTERNET_OUTCOMES = ["attempted", "established", "rejected"] as const;
+/** The AS label of an internet address no ASN database placed. */
+export const UNKNOWN_NETWORK = "unknown";
 
 export const OTHER = "other";
 /** The country label of an internet address no database placed. */
@@ -60,6 +69,7 @@ export class DeviceTraffic {
   readonly topDevices: number;
   readonly topCountries: number;
   readonly maxTracked: number;
+  readonly topNetworks: number;
   /** Devices forgotten because more than maxTracked were followed. */
   evicted = 0;
   private readonly tracked = new Map<string, Tracked>();
@@ -73,14 +83,22 @@ export class DeviceTraffic {
   /** What went to device="other". */
   private otherBytes = 0;
   private readonly otherConnections = new Map<string, number>();
+  /** Connections to the internet by outcome (INTERNET_OUTCOMES). */
+  private readonly outcomes = new Map<string, number>(INTERNET_OUTCOMES.map((o) => [o, 0]));
+  /** Connections by destination AS number, with the top ones ranked (bounded). */
+  private readonly networks: TopCounts;
+  /** The organisation name of each ranked AS (first seen wins; as bounded as `networks`). */
+  private readonly networkNames = new Map<string, string>();
 
   constructor(options: DeviceTrafficOptions = {}) {
     this.topDevices = options.topDevices ?? 20;
     this.topCountries = options.topCountries ?? 10;
     this.maxTracked = options.maxTracked ?? 10_000;
+    this.topNetworks = options.topNetworks ?? 10;
     for (const [name, v] of [
       ["topDevices", this.topDevices],
       ["topCountries", this.topCountries],
+      ["topNetworks", this.topNetworks],
     ] as const) {
       if (!Number.isInteger(v) || v < 0)
         throw new Error(`${name} must be an integer >= 0, got ${v}`);
@@ -89,6 +107,7 @@ export class DeviceTraffic {
       throw new Error(
         `maxTracked must be an integer above topDevices (${this.topDevices}), got ${this.maxTracked}`,
       );
+    this.networks = new TopCounts(this.topNetworks, this.maxTracked);
   }
 
   /** One flow record: its byte counts are this record's (an active timeout reports a part). */
@@ -98,7 +117,13 @@ export class DeviceTraffic {
       const t = this.track(flow.srcDevice.id, flow.srcDevice.group);
       this.addBytes(t, flow.srcBytes);
       // A flow counts once as a connection: not again in the records that continue it.
-      if (!flow.continued) this.addConnection(t, dst.countryIso ?? UNKNOWN_COUNTRY);
+      if (!flow.continued) {
+        this.addConnection(t, dst.countryIso ?? UNKNOWN_COUNTRY);
+        addTo(this.outcomes, internetOutcome(flow), 1);
+        const asn = dst.asNumber === undefined ? UNKNOWN_NETWORK : String(dst.asNumber);
+        if (this.networks.add(asn) && !this.networkNames.has(asn))
+          this.networkNames.set(asn, dst.asOrganization ?? "");
+      }
     }
     // Flows the internet opened to a device: what the device answered was sent out too.
     if (flow.dstDevice !== null && flow.srcGeo?.scope === "internet") {
@@ -176,6 +201,35 @@ export class DeviceTraffic {
         }
         add(OTHER, self.otherConnections);
         setCounter(this, totals);
+      },
+    });
+    new Counter({
+      name: "egressd_internet_connections_total",
+      help: "Connections local devices opened to internet addresses, by outcome when first reported: established (the other side answered), rejected (refused by RST or ICMP) or attempted (no answer)",
+      labelNames: ["outcome"],
+      registers,
+      collect() {
+        setCounter(
+          this,
+          [...self.outcomes].map(([outcome, n]) => [{ outcome }, n]),
+        );
+      },
+    });
+    new Counter({
+      name: "egressd_internet_network_connections_total",
+      help: `Connections local devices opened to internet addresses, by destination network (AS): the top ${this.topNetworks} networks, the rest under as_number="other"`,
+      labelNames: ["as_number", "as_organization"],
+      registers,
+      collect() {
+        setCounter(
+          this,
+          self.networks
+            .collect()
+            .map(([asn, n]) => [
+              { as_number: asn, as_organization: self.networkNames.get(asn) ?? "" },
+              n,
+            ]),
+        );
       },
     });
     new Gauge({
@@ -290,6 +344,70 @@ export class DeviceTraffic {
     const n = Math.max(1, Math.floor(this.maxTracked / 10));
     for (const t of candidates.slice(0, n)) this.tracked.delete(t.id);
     this.evicted += Math.min(n, candidates.length);
+  }
+}
+
+/** attempted / established / rejected, from the record's outcome (src/flow/outcome.ts). */
+function internetOutcome(flow: Flow): (typeof INTERNET_OUTCOMES)[number] {
+  const outcome = flowOutcome(flow);
+  if (outcome === "attempted" || outcome === "rejected") return outcome;
+  return "established"; // established, midstream, closed, reset: the other side answered
+}
+
+/**
+ * Counts by key, exported as the top `slots` keys by count plus "other", with the same
+ * never-go-down rules as the device series above: each count goes, when added, to the
+ * key's own series if the key is in the top set then (joining a free slot at once), else
+ * to "other"; the top set is chosen again at each collect(); a key that leaves it before
+ * any collect() showed it gives its count back to "other"; one already shown keeps its
+ * count, unexported, for when it returns. At most `maxKeys` keys are ranked: once full,
+ * new keys count under "other" only.
+ */
+export class TopCounts {
+  private readonly totals = new Map<string, number>();
+  private readonly own = new Map<string, number>();
+  private readonly shown = new Set<string>();
+  private top = new Set<string>();
+  private other = 0;
+
+  constructor(
+    private readonly slots: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** Counts one for `key`; true when the key is ranked (its own series may show it). */
+  add(key: string): boolean {
+    let total = this.totals.get(key);
+    if (total === undefined) {
+      if (this.totals.size >= this.maxKeys) {
+        this.other++;
+        return false;
+      }
+      total = 0;
+    }
+    this.totals.set(key, total + 1);
+    if (joins(this.top, key, this.slots)) addTo(this.own, key, 1);
+    else this.other++;
+    return true;
+  }
+
+  /** Chooses the top set again; returns each top key's series and "other". */
+  collect(): [string, number][] {
+    const ranked = [...this.totals].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const next = new Set(ranked.slice(0, this.slots).map(([k]) => k));
+    for (const key of this.top) {
+      if (next.has(key) || this.shown.has(key)) continue;
+      this.other += this.own.get(key) ?? 0;
+      this.own.delete(key);
+    }
+    this.top = next;
+    const out: [string, number][] = [];
+    for (const key of next) {
+      this.shown.add(key);
+      out.push([key, this.own.get(key) ?? 0]);
+    }
+    out.push([OTHER, this.other]);
+    return out;
   }
 }
 

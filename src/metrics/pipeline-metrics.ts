@@ -2,7 +2,8 @@
  * The daemon's own metrics, read from its DaemonView at scrape time: capture per interface
  * (packets, bytes, libpcap drops, up/state, reopens), decoding, anomalies, the flow table,
  * protocols recognised, the passive DNS name table, the GeoIP databases' age, the device
- * inventory, config reloads, and the build. The packet path never touches prom-client:
+ * inventory (with devices by maker, group and role, and how many reached the internet),
+ * config reloads, and the build. The packet path never touches prom-client:
  * every counter here mirrors a total the pipeline already keeps.
  *
  * Before capture starts (no pipeline yet) the pipeline's metrics read zero, so every
@@ -16,6 +17,12 @@ import { FLOW_END_REASONS } from "../flow/table.js";
 import { setCounter } from "./registry.js";
 
 const CAPTURE_STATES: readonly CaptureState[] = ["starting", "capturing", "down", "stopped"];
+
+/** Label values with series of their own in egressd_inventory_devices_by_maker; the rest is "other". */
+export const INVENTORY_LABEL_CAPS = { maker: 20, group: 20, role: 10 } as const;
+/** A device whose maker is not known yet; one in no group (or a group without a role). */
+export const UNKNOWN_MAKER = "unknown";
+export const NO_GROUP = "none";
 
 /** egressd's version, from its package.json (src/metrics and dist/metrics are both two deep). */
 export function packageVersion(): string {
@@ -336,6 +343,40 @@ export function registerPipelineMetrics(
     },
   });
 
+  // The device list is read once per scrape for both gauges below (it is a walk over the
+  // whole inventory: never on the packet path, and not twice per scrape).
+  let snapshot: { at: number; devices: InventoryCounts } | null = null;
+  const inventoryCounts = (): InventoryCounts => {
+    const now = Date.now();
+    if (snapshot === null || now - snapshot.at > 1000)
+      snapshot = { at: now, devices: countInventory(view) };
+    return snapshot.devices;
+  };
+  new Gauge({
+    name: "egressd_inventory_devices_by_maker",
+    help: `Devices in the inventory by maker, group and role (the phase-out view); the top ${INVENTORY_LABEL_CAPS.maker} makers, ${INVENTORY_LABEL_CAPS.group} groups and ${INVENTORY_LABEL_CAPS.role} roles by device count, the rest under "other"`,
+    labelNames: ["maker", "group", "role"],
+    registers,
+    collect() {
+      this.reset();
+      for (const [key, n] of inventoryCounts().byKind) {
+        const [maker, group, role] = key.split("\n") as [string, string, string];
+        this.set({ maker, group, role }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: "egressd_inventory_internet_devices",
+    help: "Devices in the inventory that opened connections to internet addresses: outcome=established (at least one answered), outcome=attempted (none ever answered)",
+    labelNames: ["outcome"],
+    registers,
+    collect() {
+      const c = inventoryCounts();
+      this.set({ outcome: "established" }, c.internetEstablished);
+      this.set({ outcome: "attempted" }, c.internetAttemptedOnly);
+    },
+  });
+
   // --- config reloads ------------------------------------------------------------
   new Gauge({
     name: "egressd_config_reload_success",
@@ -367,4 +408,60 @@ export function registerPipelineMetrics(
       ]);
     },
   });
+}
+
+interface InventoryCounts {
+  /** "maker\ngroup\nrole" -> devices, label values already capped. */
+  byKind: Map<string, number>;
+  internetEstablished: number;
+  internetAttemptedOnly: number;
+}
+
+/** Counts the inventory's devices by maker, group and role, each capped to its top values. */
+function countInventory(view: DaemonView): InventoryCounts {
+  const devices = view.inventory().devices();
+  const kinds = devices.map((d) => ({
+    maker: d.maker ?? UNKNOWN_MAKER,
+    group: d.group ?? NO_GROUP,
+    role: d.role ?? NO_GROUP,
+  }));
+  const keep = {
+    maker: topValues(
+      kinds.map((k) => k.maker),
+      INVENTORY_LABEL_CAPS.maker,
+    ),
+    group: topValues(
+      kinds.map((k) => k.group),
+      INVENTORY_LABEL_CAPS.group,
+    ),
+    role: topValues(
+      kinds.map((k) => k.role),
+      INVENTORY_LABEL_CAPS.role,
+    ),
+  };
+  const capped = (value: string, top: Set<string>) => (top.has(value) ? value : "other");
+  const byKind = new Map<string, number>();
+  for (const k of kinds) {
+    const key = [
+      capped(k.maker, keep.maker),
+      capped(k.group, keep.group),
+      capped(k.role, keep.role),
+    ].join("\n");
+    byKind.set(key, (byKind.get(key) ?? 0) + 1);
+  }
+  let internetEstablished = 0;
+  let internetAttemptedOnly = 0;
+  for (const d of devices) {
+    if (d.internet.established > 0) internetEstablished++;
+    else if (d.internet.attempted > 0) internetAttemptedOnly++;
+  }
+  return { byKind, internetEstablished, internetAttemptedOnly };
+}
+
+/** The `n` most frequent values (ties by name, so the choice is stable). */
+function topValues(values: string[], n: number): Set<string> {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return new Set(ranked.slice(0, n).map(([v]) => v));
 }

@@ -3,7 +3,9 @@
  * records): 500 devices whose ranking changes every round export at most N+1 device
  * labels and M+1 countries, and no series ever goes down from one scrape to the next,
  * even when a device leaves the top and comes back. Active-timeout reports add bytes but
- * count the connection once; memory stays within maxTracked.
+ * count the connection once; memory stays within maxTracked. Internet connections are
+ * counted by outcome (attempted, established, rejected) and by destination network, with
+ * at most M+1 networks that never go down either.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,8 +21,8 @@ import { DeviceGroups } from "../../src/inventory/groups.js";
 import { Inventory } from "../../src/inventory/inventory.js";
 import { DeviceTraffic } from "../../src/metrics/device-traffic.js";
 import { Pipeline } from "../../src/pipeline.js";
-import { writeMmdb } from "../helpers/mmdb-writer.js";
-import { ethernet, ipv4, udp } from "../helpers/packets.js";
+import { uint32, writeMmdb } from "../helpers/mmdb-writer.js";
+import { ethernet, ipv4, tcp, udp } from "../helpers/packets.js";
 
 const T0 = Date.UTC(2026, 10, 22, 6) / 1000;
 /** 16 countries, one per /28 of 203.0.113.0/24. */
@@ -39,8 +41,24 @@ writeFileSync(
     { databaseType: "GeoLite2-Country" },
   ),
 );
+/** One AS per country block: AS64500 "Net CN", AS64501 "Net RU"... */
+const asnDb = join(dir, "asn.mmdb");
+writeFileSync(
+  asnDb,
+  writeMmdb(
+    COUNTRIES.map((iso, i) => ({
+      network: `203.0.113.${i * 16}/28`,
+      data: {
+        autonomous_system_number: uint32(64500 + i),
+        autonomous_system_organization: `Net ${iso}`,
+      },
+    })),
+    { databaseType: "GeoLite2-ASN" },
+  ),
+);
 const geoip = GeoIp.open({
   countryDb,
+  asnDb,
   bundled: false,
   internetRanges: ["203.0.113.0/24"],
   maxAgeDays: 100_000,
@@ -295,5 +313,82 @@ describe("DeviceTraffic", () => {
     expect(() => new DeviceTraffic({ topDevices: 20, maxTracked: 20 })).toThrow(
       /maxTracked must be an integer above topDevices \(20\)/,
     );
+  });
+
+  it("counts internet connections by outcome, and by destination network capped to M+1", async () => {
+    const traffic = new DeviceTraffic({ topNetworks: 3 });
+    const registry = new Registry();
+    traffic.register(registry);
+    const { pipeline, send, sendFrame } = pipelineTo((flow) => traffic.record(flow));
+    const frame = (from: number | string, to: string, l4: ReturnType<typeof tcp>) => {
+      const src = typeof from === "number" ? deviceIp(from) : from;
+      const mac = typeof from === "number" ? { src: deviceMac(from), dst: GW } : { src: GW };
+      return ethernet(ipv4({ src, dst: to }, l4), mac);
+    };
+    const ru = "203.0.113.17";
+    // Device 1 to Russia: SYN answered by SYN-ACK (established), SYN answered by RST
+    // (rejected), a SYN never answered (attempted), and a UDP datagram answered (established).
+    sendFrame(0, frame(1, ru, tcp({ sport: 40000, dport: 443, flags: "S" })));
+    sendFrame(0.1, frame(ru, deviceIp(1), tcp({ sport: 443, dport: 40000, flags: "SA" })));
+    sendFrame(0.2, frame(1, ru, tcp({ sport: 40001, dport: 81, flags: "S" })));
+    sendFrame(0.3, frame(ru, deviceIp(1), tcp({ sport: 81, dport: 40001, flags: "RA" })));
+    sendFrame(0.4, frame(1, ru, tcp({ sport: 40002, dport: 8000, flags: "S" })));
+    send(0.5, 1, ru, 123, 48);
+    sendFrame(0.6, frame(ru, deviceIp(1), udp(123, 50000, Buffer.alloc(48))));
+    // To a local device: no internet connection at all.
+    send(0.7, 1, deviceIp(2), 554, 10);
+    // Past the established TCP flow's idle timeout (5 min): every flow is written.
+    pipeline.flows.advanceTime((T0 + 400) * 1000);
+    let series = parse(await registry.metrics());
+    const outcomes = Object.fromEntries(
+      series
+        .filter((s) => s.name === "egressd_internet_connections_total")
+        .map((s) => [s.labels.outcome, s.value]),
+    );
+    expect(outcomes).toEqual({ attempted: 1, established: 2, rejected: 1 });
+    expect(series.filter((s) => s.name === "egressd_internet_network_connections_total")).toEqual([
+      {
+        name: "egressd_internet_network_connections_total",
+        labels: { as_number: "64501", as_organization: "Net RU" },
+        value: 4,
+      },
+      {
+        name: "egressd_internet_network_connections_total",
+        labels: { as_number: "other", as_organization: "" },
+        value: 0,
+      },
+    ]);
+
+    // Rounds of traffic to all 16 networks, ranked differently each round: at most 3
+    // networks and "other", and no series goes down.
+    const last = new Map<string, number>();
+    let total = 4;
+    const ranked = new Set<string>();
+    for (let r = 1; r <= 6; r++) {
+      for (let n = 0; n < COUNTRIES.length; n++) {
+        const flows = ((n + r * 5) % COUNTRIES.length) + 1;
+        for (let k = 0; k < flows; k++)
+          send(r * 1000 + n + k * 0.01, 3, `203.0.113.${n * 16 + 1}`, 1000 + k, 10);
+        total += flows;
+      }
+      pipeline.flows.advanceTime((T0 + r * 1000 + 150) * 1000);
+      series = parse(await registry.metrics()).filter(
+        (s) => s.name === "egressd_internet_network_connections_total",
+      );
+      expect(series.length).toBeLessThanOrEqual(4);
+      for (const s of series) {
+        const before = last.get(s.labels.as_number!);
+        if (before !== undefined) expect(s.value).toBeGreaterThanOrEqual(before);
+        last.set(s.labels.as_number!, s.value);
+        if (s.labels.as_number !== "other") {
+          ranked.add(s.labels.as_number!);
+          expect(s.labels.as_organization).toMatch(/^Net [A-Z]{2}$/);
+        }
+      }
+    }
+    // The top 3 moved, and nothing was lost while no shown network left the top.
+    expect(ranked.size).toBeGreaterThan(3);
+    expect([...last.values()].reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(total);
+    expect(series.find((s) => s.labels.as_number === "other")!.value).toBeGreaterThan(0);
   });
 });
