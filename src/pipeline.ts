@@ -90,6 +90,7 @@ export class Pipeline implements PacketSink {
         if (ending) this.inspector?.flowEnding(flow);
         enricher?.flowEnded(flow, reason);
         if (ending) triggers?.flowEnded(flow);
+        else triggers?.flowRecord(flow, false);
         flowSink.flowEnded(flow, reason);
       },
     });
@@ -101,6 +102,8 @@ export class Pipeline implements PacketSink {
     if (enricher !== null && triggers !== null) {
       enricher.deviceLearned = (device, flow) =>
         triggers.deviceFirstSeen(device, flow.lastSec, flow.lastNsec);
+      enricher.deviceChanged = (device, change, tsSec, tsNsec) =>
+        triggers.deviceChanged(device, change, tsSec, tsNsec);
     }
     if (enricher !== null || triggers !== null) {
       this.flows.setObserver(new FlowObservers(enricher, this.inspector, triggers));

@@ -44,9 +44,25 @@ function sentence(ctx: RuleContext, flow: Flow | null, src: string, dst: string)
     const d = ctx.device;
     return `New device ${d?.id ?? "?"}${d?.group ? ` in ${d.group}` : ""}${d?.maker ? ` (${d.maker})` : ""} seen`;
   }
+  if (ctx.trigger === "device_changed_after_update") {
+    const d = ctx.device;
+    const c = ctx.change;
+    const changed = (c?.what ?? [])
+      .map((k) => `${k} ${c?.before[k] ?? "?"} -> ${c?.after[k] ?? "?"}`)
+      .join("; ");
+    return `Device ${d?.id ?? "?"}${d?.group ? ` in ${d.group}` : ""} came back after ${Math.round(c?.quietSeconds ?? 0)} s of silence changed (${changed}) after ${c?.update ?? "an update"}`;
+  }
   const port = flow !== null && recordHasPorts(flow.proto) ? ` on port ${flow.dstPort}` : "";
   const proto = flow !== null ? transportName(flow.proto).toUpperCase() : "";
   switch (ctx.trigger) {
+    case "baseline_drift": {
+      const d = ctx.drift!;
+      const outside = `outside the ${d.group} baseline${d.nearest ? ` (nearest: ${d.nearest})` : ""}`;
+      if (d.kind === "lookup") return `${src} looked up ${d.what}, ${outside}`;
+      if (d.kind === "volume") return `${src} sent ${d.what}, ${outside}`;
+      if (d.kind === "protocol") return `${src} spoke ${d.what} to ${dst}${port}, ${outside}`;
+      return `${src} reached ${dst}${port}, ${outside}`;
+    }
     case "dns_query":
       return `${src} looked up ${ctx.dns?.queryName} (${ctx.dns?.queryType})`;
     case "dns_answer":
@@ -168,10 +184,11 @@ export function alertRecord(match: RuleMatch, ctx: RuleContext): Record<string, 
     };
     src = who(flow.srcDevice, source.ip);
     dst = where(flow, destination.ip);
-  } else if (ctx.device !== undefined) {
-    egressd.device = ctx.device;
   }
+  if (ctx.device !== undefined) egressd.device = ctx.device;
   if (ctx.threshold !== undefined) egressd.threshold = ctx.threshold;
+  if (ctx.drift !== undefined) egressd.baseline = ctx.drift;
+  if (ctx.change !== undefined) egressd.change = ctx.change;
   protocolFields(record, ctx);
   record.message = sentence(ctx, flow, src, dst);
   record.egressd = egressd;

@@ -55,6 +55,8 @@ export interface RouterStats {
 }
 
 export const RATE_LIMIT_RULE_ID = "EGRESSD-RATE-LIMIT";
+/** At most one summary of what the rate limit held back per this much packet time. */
+const HELD_SUMMARY_MS = 10_000;
 
 export class AlertRouter {
   readonly stats: RouterStats = {
@@ -76,6 +78,7 @@ export class AlertRouter {
   private persistTimer: NodeJS.Timeout | null = null;
   /** The latest packet time seen (ms). */
   private latestMs = 0;
+  private lastHeldSummaryMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: AlertRouterOptions) {
     const c = options.config;
@@ -168,10 +171,7 @@ export class AlertRouter {
       return;
     }
     const rule = match.rule;
-    // What a storm held back is reported as soon as a token is free, before the next new
-    // alert can take it: otherwise a storm that goes on never gets its summary out.
-    const held = this.limit.takeHeld(tsMs);
-    if (held !== null) this.heldSummary(held, tsMs);
+    this.reportHeld(tsMs);
     if (!this.limit.take(tsMs, rule.id, rule.severity)) {
       this.stats.heldBack++;
       return;
@@ -188,8 +188,20 @@ export class AlertRouter {
   tick(nowMs: number): void {
     if (nowMs > this.latestMs) this.latestMs = nowMs;
     for (const e of this.dedup.due(nowMs)) this.summarise(e, nowMs);
+    this.reportHeld(nowMs);
+  }
+
+  /**
+   * What a storm held back goes out once per HELD_SUMMARY_MS of packet time, before the
+   * next new alert can take the free token: a storm that goes on still gets its summary
+   * out, and summaries never take the place of more than one alert per interval.
+   */
+  private reportHeld(nowMs: number): void {
+    if (nowMs - this.lastHeldSummaryMs < HELD_SUMMARY_MS) return;
     const held = this.limit.takeHeld(nowMs);
-    if (held !== null) this.heldSummary(held, nowMs);
+    if (held === null) return;
+    this.lastHeldSummaryMs = nowMs;
+    this.heldSummary(held, nowMs);
   }
 
   /** The end of a replay: every repeat still owed and anything held back is reported now. */

@@ -5,9 +5,12 @@
  * `egressd rules test` counts the alerts against a test case's expectations.
  */
 import { alertRecord } from "../alert/alert-record.js";
+import type { BaselineMonitor } from "../baseline/monitor.js";
+import { BaselineLoadError, openBaselineMonitor } from "../baseline/open.js";
 import { openCapture } from "../capture/open.js";
 import type { PacketSource, SourceResult } from "../capture/source.js";
 import type { DeviceGroupConfig, EgressdConfig } from "../config/config.js";
+import { changeWatchOptions } from "../config/sections/devices.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
 import { FlowEnricher } from "../enrich/flow-enricher.js";
 import type { GeoIp } from "../enrich/geoip/index.js";
@@ -36,8 +39,8 @@ import {
 } from "../protocols/inspector.js";
 import type { RuleEngine } from "../rules/engine.js";
 import { HTTP_HEADER_PREFIX } from "../rules/fields.js";
-import type { RuleMatch, RuleSet } from "../rules/index.js";
-import { RuleTriggers } from "../rules/triggers.js";
+import { type RuleMatch, RuleSet } from "../rules/index.js";
+import { type FlowWatch, RuleTriggers } from "../rules/triggers.js";
 import { StoreError } from "../store/sqlite.js";
 import { InputError } from "./errors.js";
 import { openGeoIp } from "./geoip-setup.js";
@@ -85,6 +88,8 @@ export interface RunOptions {
   onClock?: (packetMs: number) => void;
   /** A progress bar on stderr. */
   progress?: boolean;
+  /** Baselines (drift) and learners watching flows and DNS questions beside the rules. */
+  watches?: FlowWatch[];
   /** The pipeline, once built (the daemon's metrics and API read it). */
   onPipeline?: (pipeline: Pipeline) => void;
   /** Every flow record's flow (ends and active-timeout reports), before it is reused. */
@@ -129,9 +134,12 @@ export class CaptureRun {
     const config = this.setup.config;
     const protocolsOn = options.protocols !== false;
     const inventory = this.inventory;
-    const enricher = new FlowEnricher(this.geoip, inventory);
+    const enricher = new FlowEnricher(this.geoip, inventory, changeWatchOptions(config.devices));
     const engine = options.ruleEngine;
-    let ruleSet = engine?.current ?? options.ruleSet ?? null;
+    const watches = options.watches ?? [];
+    // A learner needs the triggers' DNS and flow hooks even with no rules loaded.
+    let ruleSet =
+      engine?.current ?? options.ruleSet ?? (watches.length > 0 ? RuleSet.empty() : null);
     const onAlert = options.onAlert;
     let alerts = 0;
     const triggers =
@@ -143,6 +151,7 @@ export class CaptureRun {
             }
           })
         : null;
+    if (triggers !== null) triggers.watches = watches;
     let flows = 0;
     let events = 0;
     const onEvent = options.onEvent;
@@ -295,9 +304,17 @@ export async function runCaptureWithRules(
   const run = new CaptureRun({ config: options.config, geoipAgeWarnings: false, command: "rules" });
   const alerts: JsonRecord[] = [];
   try {
+    let baseline: BaselineMonitor | null;
+    try {
+      baseline = openBaselineMonitor(options.config).monitor;
+    } catch (err) {
+      if (err instanceof BaselineLoadError) throw new InputError(err.message);
+      throw err;
+    }
     const source = await openCaptureFile(options.capture);
     const summary = await run.run(source, {
       ruleSet: options.ruleSet,
+      ...(baseline !== null ? { watches: [baseline] } : {}),
       onAlert(record, match) {
         alerts.push(record);
         options.onAlert?.(record, match);

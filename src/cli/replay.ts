@@ -2,6 +2,8 @@ import { parseArgs } from "node:util";
 import { AlertRouter } from "../alert/router.js";
 import { createSink, SinkConfigError } from "../alert/sinks/create.js";
 import type { AlertSink } from "../alert/sinks/sink.js";
+import type { BaselineMonitor } from "../baseline/monitor.js";
+import { BaselineLoadError, openBaselineMonitor } from "../baseline/open.js";
 import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
@@ -227,6 +229,8 @@ export async function runReplay(argv: string[]): Promise<number> {
   if (engine === null) options.onFlow = write;
   else {
     options.ruleEngine = engine;
+    const baseline = baselineMonitor(parsed.config);
+    if (baseline !== null) options.watches = [baseline];
     options.onAlert = (record, match, tsMs) => router!.submit(record, match, tsMs);
     options.onClock = (ms) => router!.tick(ms);
   }
@@ -282,6 +286,18 @@ function loadRules(parsed: ReplayOptions): RuleEngine {
     throw new InputError(`rules have errors:\n${errors.join("\n")}`);
   }
   return new RuleEngine({ ...result, ruleSet: result.ruleSet }, parsed.rules!.paths, options);
+}
+
+/** The config's baselines (baseline_drift), or null; their problems are input errors. */
+function baselineMonitor(config: EgressdConfig): BaselineMonitor | null {
+  try {
+    const { monitor, warnings } = openBaselineMonitor(config);
+    for (const w of warnings) process.stderr.write(`egressd replay: warning: ${w}\n`);
+    return monitor;
+  } catch (err) {
+    if (err instanceof BaselineLoadError) throw new InputError(err.message);
+    throw err;
+  }
 }
 
 /** The alert path: dedup, rate limit, and (with sinks or --alert-store) the store and queues. */

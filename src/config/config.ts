@@ -6,6 +6,7 @@
  */
 import { field, type Infer, type JsonSchema, object } from "./schema.js";
 import { alertsSection } from "./sections/alerts.js";
+import { baselineSection } from "./sections/baseline.js";
 import { captureSection } from "./sections/capture.js";
 import { devicesSection } from "./sections/devices.js";
 import { flowsSection } from "./sections/flows.js";
@@ -15,6 +16,7 @@ import { rulesSection } from "./sections/rules.js";
 import { sensorSection } from "./sections/sensor.js";
 
 export type { AlertsConfig, SinkConfig } from "./sections/alerts.js";
+export type { BaselineConfig } from "./sections/baseline.js";
 export type { CaptureConfig } from "./sections/capture.js";
 export type { DeviceGroupConfig, DevicesConfig } from "./sections/devices.js";
 export type { FlowsConfig } from "./sections/flows.js";
@@ -37,6 +39,10 @@ export const egressdSchema = object(
     devices: field(devicesSection, "The watched devices: inventory bounds and device groups."),
     flows: field(flowsSection, "Flow table bounds and timeouts."),
     rules: field(rulesSection, "Which rules run, and the values of their variables."),
+    baseline: field(
+      baselineSection,
+      "What normal looks like per device group: learned or imported baselines, enforced by baseline_drift rules.",
+    ),
     alerts: field(
       alertsSection,
       "What happens to alerts: the store, dedup, rate limit, and the sinks they are sent to.",

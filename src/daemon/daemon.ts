@@ -15,6 +15,8 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { AlertRouter, type RoutedSink } from "../alert/router.js";
 import { createSink } from "../alert/sinks/create.js";
+import type { BaselineMonitor } from "../baseline/monitor.js";
+import { BaselineLoadError, loadBaselines, openBaselineMonitor } from "../baseline/open.js";
 import { LiveCaptureError } from "../capture/live/errors.js";
 import {
   defaultRouteInterface,
@@ -73,6 +75,8 @@ export class Daemon implements DaemonView {
   private readonly log: Logger;
   private readonly run: CaptureRun;
   private readonly engine: RuleEngine;
+  /** The configured baselines (baseline_drift); null when none are configured. */
+  private readonly baseline: BaselineMonitor | null;
   private readonly router: AlertRouter;
   private readonly db: Database;
   private readonly multi: MultiSource;
@@ -102,6 +106,7 @@ export class Daemon implements DaemonView {
     this.log = options.log;
     this.sensor = config.sensor.name;
     this.engine = loadEngine(config);
+    this.baseline = startBaseline(config, this.log);
     this.run = new CaptureRun({
       config,
       inventoryDb: config.devices.store,
@@ -189,6 +194,7 @@ export class Daemon implements DaemonView {
     }
     this.runPromise = this.run.run(this.multi, {
       ruleEngine: this.engine,
+      ...(this.baseline !== null ? { watches: [this.baseline] } : {}),
       onAlert: (record, match, tsMs) => this.router.submit(record, match, tsMs),
       onClock: (ms) => this.router.tick(ms),
       onPipeline: (p) => {
@@ -254,13 +260,17 @@ export class Daemon implements DaemonView {
     }
     let sinks: RoutedSink[];
     let groups: DeviceGroups;
+    let baselines: ReturnType<typeof loadBaselines> | null = null;
     try {
+      if (next.baseline.files.length > 0) baselines = loadBaselines(next);
       sinks = routedSinks(next);
       groups = new DeviceGroups(next.devices.groups.map(groupSpec));
     } catch (err) {
       this.reloadFailed(started, (err as Error).message);
       return;
     }
+    if (this.baseline !== null) this.baseline.replace(baselines?.groups ?? []);
+    for (const w of baselines?.warnings ?? []) this.log.warn(w);
     this.run.inventory.setGroups(groups);
     if (JSON.stringify(old.alerts.sinks) !== JSON.stringify(next.alerts.sinks)) {
       await this.router.replaceSinks(sinks);
@@ -457,6 +467,17 @@ export class Daemon implements DaemonView {
   }
 }
 
+function startBaseline(config: EgressdConfig, log: Logger): BaselineMonitor | null {
+  try {
+    const { monitor, warnings } = openBaselineMonitor(config);
+    for (const w of warnings) log.warn(w);
+    return monitor;
+  } catch (err) {
+    if (err instanceof BaselineLoadError) throw new DaemonStartError(err.message);
+    throw err;
+  }
+}
+
 function defaultInterface(): string {
   const name = defaultRouteInterface();
   if (name === null)
@@ -535,6 +556,8 @@ function httpSecurity(
 function needsRestart(a: EgressdConfig, b: EgressdConfig): string[] {
   const keys: (keyof EgressdConfig)[] = ["capture", "http", "sensor", "flows"];
   const out = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map(String);
+  if (a.baseline.files.length === 0 && b.baseline.files.length > 0)
+    out.push("baseline.files (none at start)");
   const { sinks: _a, ...alertsA } = a.alerts;
   const { sinks: _b, ...alertsB } = b.alerts;
   if (JSON.stringify(alertsA) !== JSON.stringify(alertsB))

@@ -1,6 +1,8 @@
 import type { Flow } from "../flow/flow.js";
 import type { FlowEndReason } from "../flow/table.js";
+import { ChangeWatch, type ChangeWatchOptions } from "../inventory/change-watch.js";
 import type { DeviceSummary, Inventory } from "../inventory/index.js";
+import type { ChangeFacts } from "../rules/context.js";
 import type { GeoIp } from "./geoip/index.js";
 
 /**
@@ -15,6 +17,14 @@ export type FlowInventory = Pick<
 /** Told of devices the inventory sees for the first time, with their group and role. */
 export type DeviceLearned = (device: DeviceSummary, flow: Flow) => void;
 
+/** Told of a device back from silence after an update with different fingerprints. */
+export type DeviceChanged = (
+  device: DeviceSummary,
+  change: ChangeFacts,
+  tsSec: number,
+  tsNsec: number,
+) => void;
+
 /**
  * Per-flow enrichment, once when a flow starts: where each endpoint is (scope, country,
  * network owner) and which device it is. The answers are kept on the flow, so the flow
@@ -24,12 +34,20 @@ export class FlowEnricher {
   /** Ids the inventory learned while it looked at the current flow. */
   private readonly learned: string[] = [];
   deviceLearned: DeviceLearned | null = null;
+  deviceChanged: DeviceChanged | null = null;
+  /** The firmware-change heuristic, fed with the inventory's devices of each flow. */
+  readonly changes: ChangeWatch | null;
 
   constructor(
     private readonly geoip: GeoIp | null,
     private readonly inventory: FlowInventory | null,
+    changeWatch: Partial<ChangeWatchOptions> = {},
   ) {
     if (inventory !== null) inventory.onDeviceLearned = (id) => this.learned.push(id);
+    this.changes =
+      inventory === null
+        ? null
+        : new ChangeWatch(changeWatch, (mac) => inventory.deviceFor(0, 0, 0, 0, 0, mac));
   }
 
   flowStarted(flow: Flow): void {
@@ -58,6 +76,7 @@ export class FlowEnricher {
         flow.dstMac,
       );
       if (this.learned.length > 0) this.announceLearned(flow);
+      this.changes?.flowStarted(flow);
     }
   }
 
@@ -70,6 +89,11 @@ export class FlowEnricher {
 
   flowEnded(flow: Flow, reason: FlowEndReason): void {
     this.inventory?.flowEnded(flow, reason);
+    if (this.changes !== null) {
+      for (const c of this.changes.flowRecord(flow, reason !== "active_timeout")) {
+        this.deviceChanged?.(c.device, c.change, c.tsSec, c.tsNsec);
+      }
+    }
     // Devices first seen by what a flow carried (a DHCP client's chaddr) are announced
     // when they first appear as a flow's endpoint; device_first_seen needs an address.
     this.learned.length = 0;

@@ -16,6 +16,8 @@ export const TRIGGERS = [
   "flow_threshold",
   "flow_end",
   "device_first_seen",
+  "baseline_drift",
+  "device_changed_after_update",
 ] as const;
 
 export type Trigger = (typeof TRIGGERS)[number];
@@ -64,6 +66,37 @@ export interface HttpFacts {
   body?: string;
 }
 
+/** baseline_drift: how a device left its group's baseline (src/baseline/). */
+export interface DriftFacts {
+  /**
+   * lookup: a name no device of the group asked for; destination: a peer, name or address
+   * the baseline does not have; port: a known destination on another port; protocol: a
+   * protocol not seen there; volume: more bytes in a day than the learned range.
+   */
+  kind: "lookup" | "destination" | "port" | "protocol" | "volume";
+  /** The device group whose baseline applies. */
+  group: string;
+  /** What happened: the name, "tcp/7660 to 203.0.113.9", "tls", "52 MB out today". */
+  what: string;
+  /** The baseline entry closest to it, as text ("domain *.ys7.com tcp/443"), if any. */
+  nearest?: string;
+  /** volume: bytes so far today, and the learned maximum. */
+  value?: number;
+  limit?: number;
+}
+
+/** device_changed_after_update: what a device came back with after going quiet. */
+export interface ChangeFacts {
+  /** Fingerprints that differ: ja4, user_agent, dhcp_vendor_class, http_server. */
+  what: string[];
+  before: Record<string, string>;
+  after: Record<string, string>;
+  /** Seconds the device was silent before it came back. */
+  quietSeconds: number;
+  /** The transfer or push seen before it went quiet ("1.2 MB in from 203.0.113.9"). */
+  update: string;
+}
+
 /** flow_threshold: which limit the flow just crossed. */
 export interface ThresholdFacts {
   /** bytes_out = sent by the initiator, bytes_in = by the responder. */
@@ -90,6 +123,8 @@ export interface RuleContext {
   tls?: TlsFacts;
   http?: HttpFacts;
   threshold?: ThresholdFacts;
-  /** device_first_seen: the new device. */
+  /** device_first_seen, device_changed_after_update: the device. */
   device?: DeviceSummary;
+  drift?: DriftFacts;
+  change?: ChangeFacts;
 }

@@ -62,7 +62,9 @@ export interface FieldDef {
   readonly get: (ctx: RuleContext) => FieldValue;
 }
 
-const FLOW_TRIGGERS = TRIGGERS.filter((t) => t !== "device_first_seen");
+const FLOW_TRIGGERS = TRIGGERS.filter(
+  (t) => t !== "device_first_seen" && t !== "device_changed_after_update",
+);
 const DNS_TRIGGERS: Trigger[] = ["dns_query", "dns_answer"];
 // TLS facts are the ClientHello's, and after it the flow keeps them: thresholds and the
 // flow's end can use them too. At flow_outcome the handshake has not happened yet.
@@ -83,6 +85,9 @@ export const SCOPES = [
   "reserved",
   "unspecified",
 ] as const satisfies readonly Scope[];
+
+export const DRIFT_KINDS = ["lookup", "destination", "port", "protocol", "volume"] as const;
+export const CHANGE_KINDS = ["ja4", "user_agent", "dhcp_vendor_class", "http_server"] as const;
 
 export const DIRECTIONS = ["outbound", "inbound", "internal", "external"] as const;
 export const NAME_SOURCES = ["dns", "dns-other-client", "sni", "http", "none"] as const;
@@ -584,6 +589,7 @@ const SPECS: [string, Spec][] = [
   ...httpFields(),
   ...payloadFields(),
   ...deviceFields(),
+  ...driftFields(),
 ];
 
 function httpFields(): [string, Spec][] {
@@ -730,10 +736,80 @@ function payloadFields(): [string, Spec][] {
   return [field("out", "text"), field("out", "hex"), field("in", "text"), field("in", "hex")];
 }
 
+function driftFields(): [string, Spec][] {
+  const drift: Trigger[] = ["baseline_drift"];
+  const change: Trigger[] = ["device_changed_after_update"];
+  return [
+    [
+      "baseline.kind",
+      {
+        kind: "enum",
+        values: DRIFT_KINDS,
+        strict: true,
+        help: "how the device left its group's baseline: lookup, destination, port, protocol, volume",
+        triggers: drift,
+        get: (ctx) => ctx.drift?.kind,
+      },
+    ],
+    [
+      "baseline.group",
+      {
+        kind: "name",
+        help: "the device group whose baseline applies",
+        triggers: drift,
+        get: (ctx) => ctx.drift?.group,
+      },
+    ],
+    [
+      "baseline.what",
+      {
+        kind: "text",
+        separator: "",
+        help: "what happened: the name, port, protocol or volume outside the baseline",
+        triggers: drift,
+        get: (ctx) => ctx.drift?.what,
+      },
+    ],
+    [
+      "baseline.nearest",
+      {
+        kind: "text",
+        separator: "",
+        help: "the baseline entry nearest to what happened (absent when none is near)",
+        triggers: drift,
+        get: (ctx) => ctx.drift?.nearest,
+      },
+    ],
+    [
+      "change.what",
+      {
+        kind: "enum",
+        values: CHANGE_KINDS,
+        strict: true,
+        list: true,
+        help: "the fingerprints that changed: ja4, user_agent, dhcp_vendor_class, http_server",
+        triggers: change,
+        get: (ctx) => ctx.change?.what,
+      },
+    ],
+    [
+      "change.quiet_seconds",
+      {
+        kind: "number",
+        unit: "seconds",
+        min: 0,
+        help: "how long the device was silent before it came back changed",
+        triggers: change,
+        get: (ctx) => ctx.change?.quietSeconds,
+      },
+    ],
+  ];
+}
+
 function deviceFields(): [string, Spec][] {
   const d = (read: (dev: DeviceSummary) => string | boolean | undefined) => (ctx: RuleContext) =>
     ctx.device === undefined ? undefined : read(ctx.device);
-  const only: Trigger[] = ["device_first_seen"];
+  const only: Trigger[] = ["device_first_seen", "device_changed_after_update"];
   return [
     [
       "device.id",

@@ -3,7 +3,27 @@ import type { DeviceSummary } from "../inventory/index.js";
 import type { DnsMessage } from "../protocols/dns/index.js";
 import type { FlowApp } from "../protocols/flow-app.js";
 import type { HttpMessage } from "../protocols/http/stream.js";
-import { type RuleContext, TRIGGERS, type Trigger } from "./context.js";
+import {
+  type ChangeFacts,
+  type DnsFacts,
+  type DriftFacts,
+  type RuleContext,
+  TRIGGERS,
+  type Trigger,
+} from "./context.js";
+
+/**
+ * Something that watches flows and DNS questions beside the rules: a baseline (drift) or
+ * a learner. What it returns is evaluated as a baseline_drift context.
+ */
+export interface FlowWatch {
+  /** A DNS question asked by the flow's initiator. */
+  lookup?(flow: Flow, name: string, tsSec: number): DriftFacts | null;
+  /** A new flow, enriched and named. */
+  flowStarted?(flow: Flow): DriftFacts | null | undefined;
+  /** A flow record: the flow ended (ending) or an active-timeout report. */
+  flowRecord?(flow: Flow, ending: boolean): DriftFacts[];
+}
 
 /** What the trigger builder needs to know of the loaded rules. */
 export interface TriggerDemand {
@@ -33,6 +53,8 @@ export class RuleTriggers {
   private bytesIn: number[] = [];
   private durationsMs: number[] = [];
   private readonly wanted = new Set<Trigger>();
+  /** Baselines and learners (src/baseline/). */
+  watches: FlowWatch[] = [];
 
   constructor(
     demand: TriggerDemand,
@@ -87,6 +109,7 @@ export class RuleTriggers {
       flow.watchAtMs = flow.openedMs + nextAbove(this.durationsMs, 0);
     }
     if (this.wanted.has("flow_attempt")) this.flowContext("flow_attempt", flow);
+    for (const w of this.watches) this.drift(flow, w.flowStarted?.(flow));
   }
 
   /** The responder's first packet: the attempt was answered (accepted or refused). */
@@ -122,13 +145,55 @@ export class RuleTriggers {
   flowEnded(flow: Flow): void {
     if (flow.watchOutcome) this.outcome(flow);
     if (this.wanted.has("flow_end")) this.flowContext("flow_end", flow);
+    this.flowRecord(flow, true);
+  }
+
+  /** Every flow record (ends and active-timeout reports), for the watches. */
+  flowRecord(flow: Flow, ending: boolean): void {
+    for (const w of this.watches) {
+      for (const d of w.flowRecord?.(flow, ending) ?? []) this.drift(flow, d);
+    }
+  }
+
+  /** A baseline says the flow (or its device) left the baseline. */
+  private drift(flow: Flow, facts: DriftFacts | null | undefined, dns?: DnsFacts): void {
+    if (facts == null || !this.wanted.has("baseline_drift")) return;
+    const ctx: RuleContext = {
+      trigger: "baseline_drift",
+      tsSec: flow.lastSec,
+      tsNsec: flow.lastNsec,
+      flow,
+      drift: facts,
+    };
+    if (dns !== undefined) ctx.dns = dns;
+    this.evaluate(ctx);
+  }
+
+  /** A device came back from silence with different fingerprints after an update. */
+  deviceChanged(device: DeviceSummary, change: ChangeFacts, tsSec: number, tsNsec: number): void {
+    if (!this.wanted.has("device_changed_after_update")) return;
+    this.evaluate({
+      trigger: "device_changed_after_update",
+      tsSec,
+      tsNsec,
+      flow: null,
+      device,
+      change,
+    });
   }
 
   dnsMessage(flow: Flow, msg: DnsMessage, tsSec: number, tsNsec: number): void {
     const trigger = msg.response ? "dns_answer" : "dns_query";
-    if (!this.wanted.has(trigger)) return;
     const q = msg.questions[0];
     if (q === undefined) return;
+    if (!msg.response) {
+      for (const w of this.watches) {
+        const facts = w.lookup?.(flow, q.nameLower, tsSec) ?? null;
+        // The question goes with it, so the alert carries dns.question.* like a dns_query one.
+        this.drift(flow, facts, { queryName: q.nameLower, queryType: q.typeName, answers: [] });
+      }
+    }
+    if (!this.wanted.has(trigger)) return;
     const answers: string[] = [];
     if (msg.response) {
       for (const a of msg.answers) {

@@ -255,14 +255,14 @@ describe("problems, each at its line:col", () => {
 
   test("a document that is not a mapping", () => {
     expect(problemsOf("- sensor\n- flows\n")).toEqual([
-      "1:1: expected a mapping with keys sensor, capture, geoip, devices, flows, rules, alerts, http, found a list",
+      "1:1: expected a mapping with keys sensor, capture, geoip, devices, flows, rules, baseline, alerts, http, found a list",
     ]);
   });
 
   test("keys that are not names", () => {
     expect(problemsOf("devices:\n  [a, b]: 1\n  5: x\n")).toEqual([
       "2:3: keys must be plain names, found a list in devices",
-      '3:3: unknown key "5" in devices; known keys: max_devices, store, groups',
+      '3:3: unknown key "5" in devices; known keys: max_devices, store, change_after_update, groups',
     ]);
   });
 

@@ -45,6 +45,7 @@ describe("generated JSON Schema", () => {
       "devices",
       "flows",
       "rules",
+      "baseline",
       "alerts",
       "http",
     ]);

@@ -2,6 +2,7 @@
 import { describe, expectTypeOf, test } from "vitest";
 import type {
   AlertsConfig,
+  BaselineConfig,
   CaptureConfig,
   DeviceGroupConfig,
   DevicesConfig,
@@ -26,6 +27,7 @@ describe("the config type is derived from the schema", () => {
       devices: DevicesConfig;
       flows: FlowsConfig;
       rules: RulesConfig;
+      baseline: BaselineConfig;
       alerts: AlertsConfig;
       http: HttpConfig;
     }>();
@@ -48,6 +50,7 @@ describe("the config type is derived from the schema", () => {
     expectTypeOf<DevicesConfig>().toEqualTypeOf<{
       max_devices: number;
       store: string;
+      change_after_update: { quiet: number; update_bytes: number };
       groups: DeviceGroupConfig[];
     }>();
     expectTypeOf<DeviceGroupConfig>().toEqualTypeOf<{

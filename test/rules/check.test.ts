@@ -69,7 +69,7 @@ rules:
     ).toEqual([
       '3:11: rule R1: name: expected a non-empty string, found number 5; put it in quotes if you meant the text "5"',
       '4:15: rule R1: severity: expected one of "info", "low", "medium", "high", "critical", found string "hgh"; did you mean "high"?',
-      '5:14: rule R1: trigger: expected one of "dns_query", "dns_answer", "flow_attempt", "flow_outcome", "tls_client_hello", "http_request", "http_response", "flow_threshold", "flow_end", "device_first_seen", found string "dns_qurey"; did you mean "dns_query"?',
+      '5:14: rule R1: trigger: expected one of "dns_query", "dns_answer", "flow_attempt", "flow_outcome", "tls_client_hello", "http_request", "http_response", "flow_threshold", "flow_end", "device_first_seen", "baseline_drift", "device_changed_after_update", found string "dns_qurey"; did you mean "dns_query"?',
       '6:11: rule R1: tags: expected a list of strings, found string "call-home"; write it as a list: [call-home]',
       '7:14: rule R1: enabled: expected true or false, found string "yes"; YAML 1.2 reads yes/no/on/off as text: write true or false',
       '8:9: rules[1].id: expected letters, digits, _ . : and -, starting with a letter or digit (at most 64), found string "bad id!"',
@@ -131,7 +131,7 @@ ${HEAD("flow_end")}    when:
     expect(
       problems(`rules:\n${HEAD("device_first_seen")}    when:\n      source.role: camera\n`),
     ).toEqual([
-      "7:7: source.role is not known at trigger device_first_seen; it is known at dns_query, dns_answer, flow_attempt, flow_outcome, tls_client_hello, http_request, http_response, flow_threshold, flow_end",
+      "7:7: source.role is not known at trigger device_first_seen; it is known at dns_query, dns_answer, flow_attempt, flow_outcome, tls_client_hello, http_request, http_response, flow_threshold, flow_end, baseline_drift",
     ]);
     // No ClientHello has been seen when a flow starts.
     expect(

@@ -43,6 +43,7 @@ describe("the shipped rule packs", () => {
       .map((l) => JSON.parse(l));
     const packs = [...new Set(rules.map((r) => String(r.file)))].sort();
     expect(packs.map((f) => f.replace(/^.*rules\//, ""))).toEqual([
+      "baseline.yaml",
       "egress.yaml",
       "exfiltration.yaml",
       "exploits.yaml",

@@ -1,5 +1,6 @@
+import { type ChangeWatchOptions, DEFAULT_CHANGE_WATCH } from "../../inventory/change-watch.js";
 import { DEVICE_ROLES } from "../../inventory/groups.js";
-import { cidr, mac, oui, path } from "../kinds.js";
+import { cidr, duration, formatDuration, mac, oui, path } from "../kinds.js";
 import {
   array,
   field,
@@ -59,6 +60,21 @@ export const devicesSection = object({
     "SQLite file for the device inventory. The default is relative to the working directory; a path written here is relative to this file's folder.",
     { default: "data/egressd.db" },
   ),
+  change_after_update: field(
+    object({
+      quiet: field(
+        duration({ min: 1 }),
+        "Silence after an update that counts as the device going away (a reboot).",
+        { default: formatDuration(DEFAULT_CHANGE_WATCH.quietSeconds) },
+      ),
+      update_bytes: field(
+        integer({ min: 1 }),
+        "Bytes in to a device in one flow that count as an update; a firmware image in an HTTP body counts whatever its size.",
+        { default: DEFAULT_CHANGE_WATCH.updateBytes },
+      ),
+    }),
+    "device_changed_after_update: a device that received an update, went quiet and came back with another TLS fingerprint (JA4), User-Agent, DHCP vendor class or HTTP Server banner.",
+  ),
   groups: field(
     array(deviceGroupSchema, {
       expected: "a list of groups",
@@ -69,3 +85,12 @@ export const devicesSection = object({
 });
 
 export type DevicesConfig = Infer<typeof devicesSection>;
+
+/** The firmware-change heuristic's options from the config's devices section. */
+export function changeWatchOptions(devices: DevicesConfig): Partial<ChangeWatchOptions> {
+  return {
+    quietSeconds: devices.change_after_update.quiet,
+    updateBytes: devices.change_after_update.update_bytes,
+    maxDevices: devices.max_devices,
+  };
+}
