@@ -7,6 +7,8 @@ import { runConfig } from "./config.js";
 import { runDevices } from "./devices.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { runGeoip } from "./geoip.js";
+import { runLearn } from "./learn.js";
+import { runMud } from "./mud.js";
 import { runReplay } from "./replay.js";
 import { runRules } from "./rules.js";
 import { runDaemon } from "./run.js";
@@ -20,6 +22,9 @@ Commands:
   run              the daemon: capture live on the mirror port, alert, serve /metrics
   replay FILE|-    read a pcap/pcapng capture and write one JSON record per flow
   devices          list the device inventory (--report: the phase-out view)
+  learn CAPTURE... learn what each device group talks to, as a baseline file
+  mud import FILE  a maker's MUD file (RFC 8520) as a device group's allow-list
+                   (mud export: a group's baseline as a MUD file)
   alerts           list stored alerts, newest first (--since 24h, --severity high, --json)
   geoip ADDRESS... what egressd knows about an address: scope, country, AS
   rules check      validate rule files (rules list: id, severity, trigger, tags;
@@ -59,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
       return runReplay(rest);
     case "devices":
       return runDevices(rest);
+    case "learn":
+      return runLearn(rest);
+    case "mud":
+      return runMud(rest);
     case "alerts":
       return runAlerts(rest);
     case "geoip":
