@@ -21,8 +21,12 @@ export interface DedupEntry {
   folded: number;
   firstFoldedMs: number;
   lastFoldedMs: number;
-  /** The last folded alert (JSON), to build the summary from. */
-  pending: string | null;
+  /**
+   * The last folded alert, to build the summary from: the record itself in memory (a
+   * storm folds thousands a second; turning each into JSON would cost more than the rest
+   * of the path), its JSON text once saved or restored.
+   */
+  pending: Record<string, unknown> | string | null;
 }
 
 /** What a sent alert or a summary reports about the repeats it stands for. */
@@ -62,12 +66,12 @@ export class AlertDedup {
   }
 
   /** Counts a repeat (the caller checked isRepeat). */
-  fold(key: string, nowMs: number, json: string): void {
+  fold(key: string, nowMs: number, record: Record<string, unknown> | string): void {
     const e = this.entries.get(key)!;
     if (e.folded === 0) e.firstFoldedMs = nowMs;
     e.folded++;
     e.lastFoldedMs = Math.max(e.lastFoldedMs, nowMs);
-    e.pending = json;
+    e.pending = record;
     this.folded++;
     this.touch(e);
   }
@@ -132,6 +136,12 @@ export class AlertDedup {
     const out = [...this.dirty].map((key) => ({ key, entry: this.entries.get(key) ?? null }));
     this.dirty.clear();
     return out;
+  }
+
+  /** One key's change (the alert going out with it), leaving the rest for takeDirty(). */
+  takeDirtyKey(key: string): { key: string; entry: DedupEntry | null }[] {
+    if (!this.dirty.delete(key)) return [];
+    return [{ key, entry: this.entries.get(key) ?? null }];
   }
 
   private touch(e: DedupEntry): void {

@@ -79,6 +79,7 @@ export class AlertRouter {
   /** The latest packet time seen (ms). */
   private latestMs = 0;
   private lastHeldSummaryMs = Number.NEGATIVE_INFINITY;
+  private lastDueMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: AlertRouterOptions) {
     const c = options.config;
@@ -166,7 +167,7 @@ export class AlertRouter {
     if (tsMs > this.latestMs) this.latestMs = tsMs;
     const key = dedupKey(record);
     if (this.dedup.isRepeat(key, tsMs)) {
-      this.dedup.fold(key, tsMs, JSON.stringify(record));
+      this.dedup.fold(key, tsMs, record);
       this.stats.folded++;
       return;
     }
@@ -187,7 +188,12 @@ export class AlertRouter {
   /** Packet time moved on: summaries of repeats whose cooldown ended, and of a storm held back. */
   tick(nowMs: number): void {
     if (nowMs > this.latestMs) this.latestMs = nowMs;
-    for (const e of this.dedup.due(nowMs)) this.summarise(e, nowMs);
+    // due() looks at every key: once per second of packet time is often enough for
+    // cooldowns of minutes, and keeps a storm of matches from paying it per match.
+    if (nowMs - this.lastDueMs >= 1000) {
+      this.lastDueMs = nowMs;
+      for (const e of this.dedup.due(nowMs)) this.summarise(e, nowMs);
+    }
     this.reportHeld(nowMs);
   }
 
@@ -276,8 +282,9 @@ export class AlertRouter {
           if (passes(s.minSeverity, severity))
             this.queues!.enqueue(s.sink.name, { id, json, severity }, Date.now());
         }
-        // The fold state of this key goes with the alert, so a crash cannot send it twice.
-        store.saveDedup(this.dedup.takeDirty());
+        // This key's fold state goes with the alert, so a crash cannot send it twice; the
+        // other keys' counts are saved every few seconds (persistDedup), not per alert.
+        store.saveDedup(this.dedup.takeDirtyKey(key));
       });
       this.dispatcher!.notify();
     }
@@ -287,7 +294,9 @@ export class AlertRouter {
   /** The repeats owed for a key, as one alert built from the last one folded. */
   private summarise(e: DedupEntry, nowMs: number): void {
     if (e.pending === null) return;
-    const record = JSON.parse(e.pending) as JsonRecord;
+    const record = (
+      typeof e.pending === "string" ? JSON.parse(e.pending) : e.pending
+    ) as JsonRecord;
     const count = e.folded;
     record.message = `${count} more like this between ${isoMs(e.firstFoldedMs)} and ${isoMs(e.lastFoldedMs)}: ${String(record.message ?? "")}`;
     const egressd = child(record, "egressd");

@@ -170,7 +170,9 @@ export class AlertStore {
           e.folded,
           e.firstFoldedMs,
           e.lastFoldedMs,
-          e.pending,
+          e.pending === null || typeof e.pending === "string"
+            ? e.pending
+            : JSON.stringify(e.pending),
         );
     }
   }
