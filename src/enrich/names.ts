@@ -56,6 +56,11 @@ export class NameTable {
     return this.byClient.size;
   }
 
+  /** Most entries held (maxEntries): beyond it the oldest is evicted. */
+  get capacity(): number {
+    return this.options.maxEntries;
+  }
+
   /** Records that `client` resolved `name` to `address` (from a DNS answer) at `nowMs`. */
   learn(client: string, address: string, name: string, ttlSeconds: number, nowMs: number): void {
     const ttl = Math.min(

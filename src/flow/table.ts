@@ -162,6 +162,11 @@ export class FlowTable {
     return this.count;
   }
 
+  /** Most flows the table holds (flows.max_flows): beyond it the longest-idle is evicted. */
+  get capacity(): number {
+    return this.options.maxFlows;
+  }
+
   /** The table clock: the latest packet time seen, in ms. */
   get clockMs(): number {
     return this.nowMs;

@@ -174,6 +174,14 @@ export function registerPipelineMetrics(
       this.set(view.pipeline()?.flows.size ?? 0);
     },
   });
+  new Gauge({
+    name: "egressd_flows_capacity",
+    help: "Most flows the flow table holds (flows.max_flows); egressd_flows_active / this is its fill",
+    registers,
+    collect() {
+      this.set(view.pipeline()?.flows.capacity ?? 0);
+    },
+  });
   new Counter({
     name: "egressd_flows_created_total",
     help: "Flows created in the flow table",
@@ -254,6 +262,14 @@ export function registerPipelineMetrics(
     registers,
     collect() {
       this.set(view.pipeline()?.inspector?.names.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: "egressd_dns_names_capacity",
+    help: "Most entries the passive DNS table holds; egressd_dns_names_cached / this is its fill",
+    registers,
+    collect() {
+      this.set(view.pipeline()?.inspector?.names.capacity ?? 0);
     },
   });
   const names = () => view.pipeline()?.inspector?.names.stats;
