@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BIN, ROOT, requireBuild } from "../edge-cases/cli.js";
+import { BIN, requireBuild } from "../edge-cases/cli.js";
+import { labConfigYaml } from "./lab-config.js";
 import { startServers, writeServerFiles } from "./make-client-captures.js";
 import {
   ADDR,
@@ -27,7 +28,6 @@ import {
 
 const NVR = "192.0.2.54";
 const PORT = 9811;
-const FIXTURES = join(ROOT, "test/fixtures/geoip");
 const usable = canUseNetns();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -141,29 +141,13 @@ describe.skipIf(!usable)("egressd run on a live interface", () => {
     const config = join(dir, "egressd.yaml");
     writeFileSync(
       config,
-      `sensor: { name: lab-gateway }
-capture:
-  interfaces: [${SERVER_IF}]
-geoip:
-  country_db: ${FIXTURES}/test-country.mmdb
-  asn_db: ${FIXTURES}/test-asn.mmdb
-  bundled: false
-  internet_ranges: [${ADDR.server4}/32]
-devices:
-  store: ${dir}/egressd.db
-  groups:
-    - { name: lab-cameras, role: camera, cidrs: [${ADDR.client4}/32] }
-    - { name: lab-nvr, role: nvr, cidrs: [${NVR}/32] }
-rules:
-  paths: [${rulesFile}]
-alerts:
-  store: ${dir}/egressd.db
-  drain_timeout: 5s
-  sinks:
-    - { name: file, type: log, file: ${alertsFile} }
-http:
-  listen: 127.0.0.1:${PORT}
-`,
+      labConfigYaml({
+        dir,
+        rulePaths: [rulesFile],
+        httpPort: PORT,
+        alertsFile,
+        groups: [`{ name: lab-nvr, role: nvr, cidrs: [${NVR}/32] }`],
+      }),
     );
     daemon = pair.spawn(pair.server, [process.execPath, BIN, "run", "-c", config]);
     await waitFor(async () => (await http("/readyz")).endsWith("200"), "/readyz", 20_000);

@@ -21,15 +21,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { labConfigYaml } from "../e2e/lab-config.js";
 import { startServers, writeServerFiles } from "../e2e/make-client-captures.js";
-import {
-  ADDR,
-  canUseNetns,
-  createNetnsPair,
-  type NetnsPair,
-  SERVER_IF,
-  type Server,
-} from "../e2e/netns.js";
+import { ADDR, canUseNetns, createNetnsPair, type NetnsPair, type Server } from "../e2e/netns.js";
 import { BIN, ROOT, requireBuild } from "../edge-cases/cli.js";
 import {
   ALERTS_FILE,
@@ -44,7 +38,6 @@ import {
 
 const EGRESSD_PORT = 9812;
 const PROMETHEUS_PORT = 9090;
-const FIXTURES = join(ROOT, "test/fixtures/geoip");
 const hasPrometheus = existsSync("/usr/bin/prometheus");
 const usable = hasPrometheus && canUseNetns();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -135,29 +128,13 @@ describe.skipIf(!usable)("the dashboard and alert rules against a live egressd",
     const config = join(dir, "egressd.yaml");
     writeFileSync(
       config,
-      `sensor: { name: lab-gateway }
-capture:
-  interfaces: [${SERVER_IF}]
-geoip:
-  country_db: ${FIXTURES}/test-country.mmdb
-  asn_db: ${FIXTURES}/test-asn.mmdb
-  bundled: false
-  internet_ranges: [${ADDR.server4}/32]
-devices:
-  store: ${dir}/egressd.db
-  groups:
-    - { name: lab-cameras, role: camera, cidrs: [${ADDR.client4}/32] }
-flows:
-  timeouts: { tcp_closed: 1s, tcp_new: 2s, udp: 2s }
-rules:
-  paths: [${ROOT}/rules/vendor-cloud.yaml, ${ROOT}/rules/firmware.yaml]
-alerts:
-  store: ${dir}/egressd.db
-  sinks:
-    - { name: file, type: log, file: ${dir}/alerts.json }
-http:
-  listen: 127.0.0.1:${EGRESSD_PORT}
-`,
+      labConfigYaml({
+        dir,
+        rulePaths: [`${ROOT}/rules/vendor-cloud.yaml`, `${ROOT}/rules/firmware.yaml`],
+        httpPort: EGRESSD_PORT,
+        alertsFile: `${dir}/alerts.json`,
+        extra: "flows:\n  timeouts: { tcp_closed: 1s, tcp_new: 2s, udp: 2s }\n",
+      }),
     );
     daemon = pair.spawn(pair.server, [process.execPath, BIN, "run", "-c", config]);
 
