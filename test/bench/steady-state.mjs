@@ -109,7 +109,7 @@ async function pass(mode) {
 if (onlyMode === "on" || onlyMode === "off" || onlyMode === "full" || onlyMode === "rules") {
   const passes = [];
   for (let i = 0; i < pairs; i++) passes.push(await pass(onlyMode));
-  console.log(JSON.stringify({ [onlyMode]: passes, outputBytes: sink }));
+  console.log(JSON.stringify({ [onlyMode]: passes, outputBytes: sink, ruleMatches: alerts }));
   process.exit(0);
 }
 
