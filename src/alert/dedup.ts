@@ -62,7 +62,8 @@ export class AlertDedup {
   /** True when an alert for `key` at `nowMs` is a repeat within the cooldown. */
   isRepeat(key: string, nowMs: number): boolean {
     const e = this.entries.get(key);
-    return e !== undefined && nowMs - e.sentMs < e.cooldownMs;
+    // Cooldown 0 sends every repeat, even when interfaces deliver a little out of order.
+    return e !== undefined && e.cooldownMs > 0 && nowMs - e.sentMs < e.cooldownMs;
   }
 
   /** Counts a repeat (the caller checked isRepeat). */
@@ -136,6 +137,29 @@ export class AlertDedup {
     const out = [...this.dirty].map((key) => ({ key, entry: this.entries.get(key) ?? null }));
     this.dirty.clear();
     return out;
+  }
+
+  /** The entry as it is now (to put back with putBack() if storing the alert fails). */
+  snapshot(key: string): DedupEntry | null {
+    const e = this.entries.get(key);
+    return e === undefined ? null : { ...e };
+  }
+
+  /** Puts a key back as snapshot() saw it (null: the key was not there). */
+  putBack(key: string, entry: DedupEntry | null): void {
+    if (entry === null) this.entries.delete(key);
+    else this.entries.set(key, entry);
+    this.dirty.add(key);
+  }
+
+  /** Marks keys changed again (their save failed). */
+  markDirty(keys: Iterable<string>): void {
+    for (const k of keys) this.dirty.add(k);
+  }
+
+  /** Forgets what changed (nothing saves it: no store). */
+  clearDirty(): void {
+    this.dirty.clear();
   }
 
   /** One key's change (the alert going out with it), leaving the rest for takeDirty(). */

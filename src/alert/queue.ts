@@ -157,17 +157,21 @@ export class AlertQueues {
     }
     state.count++;
     if (state.count > state.bounds.maxItems) {
-      // The in-memory count may be high after a rolled-back transaction: trust the table.
-      state.count = this.countRows(sink);
+      // Dropping the excess by the in-memory count, never recounting here: a dead sink's
+      // full queue must not cost a COUNT(*) per alert on the capture path. A rolled-back
+      // transaction that made the count high is corrected by resync().
       const excess = state.count - state.bounds.maxItems;
-      if (excess > 0) {
-        const dropped = this.dropOldest.run(sink, excess).changes;
-        state.count -= dropped;
-        state.overflow += dropped;
-        if (dropped > 0) this.onDrop?.(sink, "overflow", dropped);
-      }
+      const dropped = this.dropOldest.run(sink, excess).changes;
+      state.count -= dropped;
+      state.overflow += dropped;
+      if (dropped > 0) this.onDrop?.(sink, "overflow", dropped);
     }
     return true;
+  }
+
+  /** Recounts every queue from the table (after a transaction that rolled back). */
+  resync(): void {
+    for (const [sink, state] of this.sinks) state.count = this.countRows(sink);
   }
 
   /** Up to n alerts of a sink's queue, oldest first; they stay queued until ack(). */

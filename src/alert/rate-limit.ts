@@ -8,6 +8,9 @@
 import type { Severity } from "../rules/index.js";
 import { SEVERITIES } from "../rules/index.js";
 
+/** A step back in packet time larger than this restarts the bucket's clock. */
+const CLOCK_STEP_MS = 60_000;
+
 export interface HeldBack {
   total: number;
   /** Rule id -> alerts held back. */
@@ -68,6 +71,9 @@ export class AlertRateLimit {
   }
 
   private refill(nowMs: number): void {
+    // The packet clock stepped back a lot (an NTP step on the sensor, a replay restarted):
+    // start counting from here rather than waiting for time to pass the old maximum.
+    if (!Number.isNaN(this.lastMs) && nowMs < this.lastMs - CLOCK_STEP_MS) this.lastMs = nowMs;
     if (!Number.isNaN(this.lastMs) && nowMs > this.lastMs) {
       this.tokens = Math.min(
         this.burst,

@@ -40,6 +40,8 @@ export interface AlertRouterOptions {
   output?: (record: JsonRecord) => void;
   log: (level: "info" | "warn" | "error", message: string) => void;
   dispatcher?: Omit<DispatcherHooks, "onError">;
+  /** The store refused a write (for the readiness check). */
+  onStoreError?: (err: Error) => void;
 }
 
 export interface RouterStats {
@@ -50,6 +52,8 @@ export interface RouterStats {
   folded: number;
   heldBack: number;
   summaries: number;
+  /** Alerts the store could not take (disk full, I/O error, locked): logged, not queued. */
+  storeErrors: number;
   /** Alerts sent, by rule id and severity ("EGR-VC-001 high"). */
   sentByRule: Map<string, number>;
 }
@@ -65,6 +69,7 @@ export class AlertRouter {
     folded: 0,
     heldBack: 0,
     summaries: 0,
+    storeErrors: 0,
     sentByRule: new Map(),
   };
   readonly dedup: AlertDedup;
@@ -80,6 +85,8 @@ export class AlertRouter {
   private latestMs = 0;
   private lastHeldSummaryMs = Number.NEGATIVE_INFINITY;
   private lastDueMs = Number.NEGATIVE_INFINITY;
+  private lastStoreErrorLogMs = Number.NEGATIVE_INFINITY;
+  private closed = false;
 
   constructor(private readonly options: AlertRouterOptions) {
     const c = options.config;
@@ -138,14 +145,19 @@ export class AlertRouter {
    * alerts queued for a sink that keeps its name stay queued for the new one.
    */
   async replaceSinks(sinks: readonly RoutedSink[]): Promise<void> {
-    if (this.queues === null) return;
+    if (this.queues === null || this.closed) {
+      for (const s of sinks) await s.sink.close();
+      return;
+    }
+    // Swapped before any await: a second reload, or an alert, sees only the new set.
     const old = this.routed;
-    await this.dispatcher?.stop();
-    for (const s of old) await s.sink.close();
+    const oldDispatcher = this.dispatcher;
     this.routed = sinks;
     for (const s of sinks) this.queues.configure(s.sink.name, s.bounds);
     this.dispatcher = this.newDispatcher();
-    this.dispatcher.start();
+    await oldDispatcher?.stop();
+    for (const s of old) await s.sink.close();
+    if (!this.closed) this.dispatcher.start();
   }
 
   get sinks(): AlertSink[] {
@@ -179,15 +191,21 @@ export class AlertRouter {
     }
     const evicted: DedupEntry[] = [];
     const cooldownMs = (rule.cooldownSeconds ?? this.defaultCooldownMs / 1000) * 1000;
+    const before = this.dedup.snapshot(key);
     const repeats = this.dedup.sent(key, rule.id, cooldownMs, tsMs, evicted);
-    this.emit(record, rule.severity, key, repeats, "");
+    // Not stored: the key is not "sent", so its next match is tried again, not folded.
+    if (!this.emit(record, rule.severity, key, repeats, "")) this.dedup.putBack(key, before);
     for (const e of evicted) this.summarise(e, e.lastFoldedMs);
     this.tick(tsMs);
+    if (this.store === null) this.dedup.clearDirty();
   }
 
   /** Packet time moved on: summaries of repeats whose cooldown ended, and of a storm held back. */
   tick(nowMs: number): void {
     if (nowMs > this.latestMs) this.latestMs = nowMs;
+    // Packet time stepped back a lot (NTP on the sensor): restart the interval clocks.
+    if (nowMs < this.lastDueMs - 60_000) this.lastDueMs = Number.NEGATIVE_INFINITY;
+    if (nowMs < this.lastHeldSummaryMs - 60_000) this.lastHeldSummaryMs = Number.NEGATIVE_INFINITY;
     // due() looks at every key: once per second of packet time is often enough for
     // cooldowns of minutes, and keeps a storm of matches from paying it per match.
     if (nowMs - this.lastDueMs >= 1000) {
@@ -210,6 +228,12 @@ export class AlertRouter {
     this.heldSummary(held, nowMs);
   }
 
+  /** Shutdown: what the rate limit held back is reported (owed repeats are saved instead). */
+  flushHeld(): void {
+    const held = this.limit.takeHeld(this.latestMs, true);
+    if (held !== null) this.heldSummary(held, this.latestMs);
+  }
+
   /** The end of a replay: every repeat still owed and anything held back is reported now. */
   finish(): void {
     const nowMs = this.latestMs;
@@ -222,6 +246,7 @@ export class AlertRouter {
 
   /** Saves the dedup state, gives the sinks `drainMs` to empty their queues, stops. */
   async close(drainMs: number): Promise<Record<string, number>> {
+    this.closed = true;
     if (this.persistTimer !== null) clearInterval(this.persistTimer);
     this.persistDedup();
     let left: Record<string, number> = {};
@@ -237,17 +262,40 @@ export class AlertRouter {
     const store = this.store;
     if (store === null) return;
     const changes = this.dedup.takeDirty();
-    if (changes.length > 0) store.transaction(() => store.saveDedup(changes));
+    if (changes.length === 0) return;
+    try {
+      store.transaction(() => store.saveDedup(changes));
+    } catch (err) {
+      // Kept to try again: a full disk must not lose the fold state, nor kill the daemon.
+      this.dedup.markDirty(changes.map((c) => c.key));
+      this.storeFailed(err as Error);
+    }
+  }
+
+  /** The store refused a write: counted, logged (once per minute), queue counts re-read. */
+  private storeFailed(err: Error): void {
+    this.stats.storeErrors++;
+    this.queues?.resync();
+    this.options.onStoreError?.(err);
+    const now = Date.now();
+    if (now - this.lastStoreErrorLogMs >= 60_000) {
+      this.lastStoreErrorLogMs = now;
+      this.options.log(
+        "error",
+        `alert store write failed (${this.stats.storeErrors} so far): ${err.message}; alerts are not stored or queued until it works again`,
+      );
+    }
   }
 
   /** One alert out: id, dedup key, repeats, observer; stored and queued in one transaction. */
+  /** False when the store refused it (it still goes to the output callback). */
   private emit(
     record: JsonRecord,
     severity: Severity,
     key: string,
     repeats: Repeats | null,
     salt: string,
-  ): void {
+  ): boolean {
     const egressd = child(record, "egressd");
     egressd.dedup_key = key;
     if (repeats !== null) {
@@ -268,27 +316,35 @@ export class AlertRouter {
     if (store !== null) {
       const json = JSON.stringify(record);
       const tsMs = Date.parse(String(record["@timestamp"]).replace(/\.(\d{3})\d*Z$/, ".$1Z"));
-      store.transaction(() => {
-        store.insert({
-          id,
-          tsMs: Number.isFinite(tsMs) ? tsMs : 0,
-          ruleId: String((record.rule as JsonRecord | undefined)?.id ?? ""),
-          severity,
-          device: alertDevice(record),
-          dedupKey: key,
-          json,
+      try {
+        store.transaction(() => {
+          store.insert({
+            id,
+            tsMs: Number.isFinite(tsMs) ? tsMs : 0,
+            ruleId: String((record.rule as JsonRecord | undefined)?.id ?? ""),
+            severity,
+            device: alertDevice(record),
+            dedupKey: key,
+            json,
+          });
+          for (const s of this.routed) {
+            if (passes(s.minSeverity, severity))
+              this.queues!.enqueue(s.sink.name, { id, json, severity }, Date.now());
+          }
+          // This key's fold state goes with the alert, so a crash cannot send it twice; the
+          // other keys' counts are saved every few seconds (persistDedup), not per alert.
+          store.saveDedup(this.dedup.takeDirtyKey(key));
         });
-        for (const s of this.routed) {
-          if (passes(s.minSeverity, severity))
-            this.queues!.enqueue(s.sink.name, { id, json, severity }, Date.now());
-        }
-        // This key's fold state goes with the alert, so a crash cannot send it twice; the
-        // other keys' counts are saved every few seconds (persistDedup), not per alert.
-        store.saveDedup(this.dedup.takeDirtyKey(key));
-      });
+      } catch (err) {
+        this.stats.sent--;
+        this.storeFailed(err as Error);
+        this.options.output?.(record);
+        return false;
+      }
       this.dispatcher!.notify();
     }
     this.options.output?.(record);
+    return true;
   }
 
   /** The repeats owed for a key, as one alert built from the last one folded. */

@@ -215,9 +215,15 @@ export class BaselineLearner implements FlowWatch {
       };
       const range = (m: Map<string, number>) => {
         const v = [...m.values()];
-        return v.length === 0
-          ? undefined
-          : { min: Math.min(...v), max: Math.max(...v), days: v.length };
+        if (v.length === 0) return undefined;
+        // A loop, not Math.min(...v): a big learn has more device-days than a call's arguments.
+        let min = Number.POSITIVE_INFINITY;
+        let max = 0;
+        for (const x of v) {
+          if (x < min) min = x;
+          if (x > max) max = x;
+        }
+        return { min, max, days: v.length };
       };
       const bo = range(g.bytesOut);
       const bi = range(g.bytesIn);

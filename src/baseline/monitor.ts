@@ -12,6 +12,7 @@
  * Per new flow the cost is a scan of the group's entries (hundreds at most); nothing runs
  * per packet.
  */
+import { IpProto } from "../decode/packet.js";
 import { type Cidr, maskWord, parseCidr } from "../enrich/geoip/address.js";
 import type { Flow } from "../flow/flow.js";
 import { recordHasPorts, transportName } from "../output/flow-record.js";
@@ -44,6 +45,9 @@ export interface MonitorOptions {
   volumeFactor?: number;
 }
 
+/** Bound on TCP flows waiting for a name before their destination check. */
+const MAX_DEFERRED = 100_000;
+
 /** Bound on (device, day) byte counters kept for the volume check. */
 const MAX_VOLUME_KEYS = 100_000;
 
@@ -52,6 +56,8 @@ export class BaselineMonitor implements FlowWatch {
   private volumeFactor: number;
   /** "device day" -> bytes out; fired: volume drift already raised for it. */
   private readonly volume = new Map<string, { bytes: number; fired: boolean }>();
+  /** Flow ids whose destination check waits for a name. */
+  private readonly deferred = new Map<number, true>();
 
   constructor(baselines: readonly GroupBaseline[], options: MonitorOptions = {}) {
     this.volumeFactor = options.volumeFactor ?? 2;
@@ -59,7 +65,8 @@ export class BaselineMonitor implements FlowWatch {
   }
 
   /** New baselines (a reload): today's byte counts stay. */
-  replace(baselines: readonly GroupBaseline[]): void {
+  replace(baselines: readonly GroupBaseline[], volumeFactor = this.volumeFactor): void {
+    this.volumeFactor = volumeFactor;
     this.groups.clear();
     for (const b of baselines) {
       const g = this.groups.get(b.group);
@@ -94,13 +101,34 @@ export class BaselineMonitor implements FlowWatch {
   }
 
   flowStarted(flow: Flow): DriftFacts | null {
-    return this.check(flow, "out") ?? this.check(flow, "in");
+    const out = this.check(flow, "out");
+    // A TCP flow with no name yet may get one from its ClientHello or Host header: a
+    // destination verdict waits for that (or the flow's end) when the group has names.
+    if (out?.kind === "destination" && flow.proto === IpProto.TCP && flow.domain === "") {
+      const g = this.groups.get(out.group);
+      if (g?.entries.some((e) => e.entry.domain !== undefined)) {
+        if (this.deferred.size >= MAX_DEFERRED)
+          this.deferred.delete(this.deferred.keys().next().value as number);
+        this.deferred.set(flow.id, true);
+        return this.check(flow, "in");
+      }
+    }
+    return out ?? this.check(flow, "in");
+  }
+
+  /** The flow got its name (SNI, Host): a deferred destination check runs now. */
+  flowNamed(flow: Flow): DriftFacts | null {
+    if (!this.deferred.delete(flow.id)) return null;
+    return this.check(flow, "out");
   }
 
   flowRecord(flow: Flow, ending: boolean): DriftFacts[] {
     const out: DriftFacts[] = [];
-    const v = this.volumeDrift(flow);
-    if (v !== null) out.push(v);
+    if (ending && this.deferred.delete(flow.id)) {
+      const d = this.check(flow, "out");
+      if (d !== null) out.push(d);
+    }
+    out.push(...this.volumeDrifts(flow));
     if (ending) {
       for (const d of ["out", "in"] as const) {
         const p = this.protocolDrift(flow, d);
@@ -166,8 +194,22 @@ export class BaselineMonitor implements FlowWatch {
     };
   }
 
-  private volumeDrift(flow: Flow): DriftFacts | null {
-    const device = flow.srcDevice;
+  /**
+   * Bytes a device sent today, as the learner counts them: as the initiator (srcBytes)
+   * and as the responder (dstBytes: a camera whose stream the NVR pulls).
+   */
+  private volumeDrifts(flow: Flow): DriftFacts[] {
+    const out: DriftFacts[] = [];
+    const a = this.volumeDrift(flow, flow.srcDevice, flow.srcBytes);
+    if (a !== null) out.push(a);
+    if (flow.dstDevice !== null && flow.dstDevice.id !== flow.srcDevice?.id) {
+      const b = this.volumeDrift(flow, flow.dstDevice, flow.dstBytes);
+      if (b !== null) out.push(b);
+    }
+    return out;
+  }
+
+  private volumeDrift(flow: Flow, device: Flow["srcDevice"], sent: number): DriftFacts | null {
     const group = device?.group;
     const g = group === undefined ? undefined : this.groups.get(group);
     if (g === undefined || group === undefined || device === null || g.maxBytesOut <= 0)
@@ -184,7 +226,7 @@ export class BaselineMonitor implements FlowWatch {
       v = { bytes: 0, fired: false };
       this.volume.set(key, v);
     }
-    v.bytes += flow.srcBytes;
+    v.bytes += sent;
     const limit = g.maxBytesOut * this.volumeFactor;
     if (v.fired || v.bytes <= limit) return null;
     v.fired = true;

@@ -71,7 +71,24 @@ export async function runDaemon(argv: string[]): Promise<number> {
     pino.destination({ fd: 2, sync: true }),
   );
 
-  let daemon: Daemon;
+  // Signals are taken from the start: before the daemon is up, a SIGHUP waits for it
+  // (its default action would kill the process) and a SIGTERM stops it as soon as it is.
+  let daemon: Daemon | null = null;
+  let pending: "reload" | "stop" | null = null;
+  let stopping: Promise<unknown> | null = null;
+  const stop = (signal: string) => {
+    log.info({ signal }, `${signal}: stopping`);
+    if (daemon === null) pending = "stop";
+    else stopping ??= daemon.stop();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => {
+    if (daemon === null) pending ??= "reload";
+    else void daemon.reload();
+  });
+  process.on("SIGUSR2", () => daemon?.reopenLogs());
+
   try {
     daemon = await Daemon.start({
       configPath: values.config ?? process.env.EGRESSD_CONFIG,
@@ -87,23 +104,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
       throw new InputError(err.message);
     throw err;
   }
-
-  let stopping: Promise<unknown> | null = null;
-  const stop = (signal: string) => {
-    log.info({ signal }, `${signal}: stopping`);
-    stopping ??= daemon.stop();
-  };
-  const onHup = () => void daemon.reload();
-  const onUsr2 = () => daemon.reopenLogs();
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGHUP", onHup);
-  process.on("SIGUSR2", onUsr2);
+  const running = daemon;
+  if (pending === "stop") stopping ??= running.stop();
+  else if (pending === "reload") void running.reload();
   try {
-    await daemon.finished();
+    await running.finished();
   } catch (err) {
     // Capture could not start at all (permission, libpcap): say what to do and stop cleanly.
-    await daemon.stop();
+    await running.stop();
     if (err instanceof DaemonStartError) throw new InputError(err.message);
     throw err;
   }

@@ -122,6 +122,9 @@ export class Daemon implements DaemonView {
       db: this.db,
       sinks: routedSinks(config),
       log: (level, message) => this.log[level](message),
+      onStoreError: (err) => {
+        this.storeOk = { ok: false, detail: err.message };
+      },
       dispatcher: {
         onDelivered: delivery.onDelivered,
         onFailure: (sink, error, n, nextMs) => {
@@ -233,8 +236,36 @@ export class Daemon implements DaemonView {
 
   // --- signals -------------------------------------------------------------------
 
-  /** SIGHUP: the config file again; what can change live changes, the rest is named. */
-  async reload(): Promise<void> {
+  /**
+   * SIGHUP: the config file again; what can change live changes, the rest is named.
+   * Reloads run one at a time (a SIGHUP during one makes it run once more after it), and
+   * none once stop() has begun. Never rejects: a failure is logged and counted.
+   */
+  reload(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    if (this.reloading !== null) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      do {
+        this.reloadAgain = false;
+        try {
+          await this.reloadOnce();
+        } catch (err) {
+          this.reloadFailed(Date.now(), (err as Error).message);
+        }
+      } while (this.reloadAgain && !this.stopping);
+      this.reloading = null;
+    })();
+    return this.reloading;
+  }
+
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+
+  /** Everything is loaded and checked before anything is swapped: all of it applies, or none. */
+  private async reloadOnce(): Promise<void> {
     const started = Date.now();
     let next: EgressdConfig;
     try {
@@ -247,14 +278,16 @@ export class Daemon implements DaemonView {
       return;
     }
     const old = this.config;
-    // Rules and sets: loaded beside the running set, swapped only without errors.
-    this.engine.setSources(next.rules.paths, ruleOptions(next));
-    const outcome = this.engine.reload("SIGHUP");
-    if (!outcome.ok) {
-      const errors = outcome.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
+    // Rules and sets, checked beside the running set (the engine loads them again to swap).
+    const check = loadRuleFiles(next.rules.paths, ruleOptions(next));
+    if (check.ruleSet === null) {
+      const errors = check.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
+      this.engine.setSources(next.rules.paths, ruleOptions(next));
+      this.engine.reload("SIGHUP"); // fails the same way: counted in the rule metrics
+      this.engine.setSources(old.rules.paths, ruleOptions(old));
       this.reloadFailed(
         started,
-        `rules (the previous ${outcome.rules} keep running):\n${errors.join("\n")}`,
+        `rules (the previous ${this.engine.current.rules.length} keep running):\n${errors.join("\n")}`,
       );
       return;
     }
@@ -263,20 +296,24 @@ export class Daemon implements DaemonView {
     let baselines: ReturnType<typeof loadBaselines> | null = null;
     try {
       if (next.baseline.files.length > 0) baselines = loadBaselines(next);
-      sinks = routedSinks(next);
       groups = new DeviceGroups(next.devices.groups.map(groupSpec));
+      sinks = routedSinks(next);
     } catch (err) {
       this.reloadFailed(started, (err as Error).message);
       return;
     }
-    if (this.baseline !== null) this.baseline.replace(baselines?.groups ?? []);
+    if (this.stopping) {
+      for (const s of sinks) await s.sink.close();
+      return;
+    }
+    this.engine.setSources(next.rules.paths, ruleOptions(next));
+    const outcome = this.engine.reload("SIGHUP");
+    if (this.baseline !== null)
+      this.baseline.replace(baselines?.groups ?? [], next.baseline.volume_factor);
     for (const w of baselines?.warnings ?? []) this.log.warn(w);
     this.run.inventory.setGroups(groups);
-    if (JSON.stringify(old.alerts.sinks) !== JSON.stringify(next.alerts.sinks)) {
-      await this.router.replaceSinks(sinks);
-    } else {
-      for (const s of sinks) await s.sink.close();
-    }
+    // Always new sinks: their token and certificate files may have been renewed.
+    await this.router.replaceSinks(sinks);
     try {
       this.run.geoip?.reload();
     } catch (err) {
@@ -297,6 +334,7 @@ export class Daemon implements DaemonView {
       http: old.http,
       sensor: old.sensor,
       flows: old.flows,
+      devices: { ...next.devices, max_devices: old.devices.max_devices, store: old.devices.store },
       alerts: { ...old.alerts, sinks: next.alerts.sinks },
     };
     this.reloadStatus = {
@@ -335,31 +373,44 @@ export class Daemon implements DaemonView {
    * SIGTERM/SIGINT: stop capture, end every flow (flow_end rules and records), report
    * owed repeats, drain the sinks up to the deadline, close the stores.
    */
-  async stop(): Promise<ReplaySummary | null> {
-    if (this.stopping) return null;
+  stop(): Promise<ReplaySummary | null> {
+    this.stopPromise ??= this.stopOnce();
+    return this.stopPromise;
+  }
+
+  private stopPromise: Promise<ReplaySummary | null> | null = null;
+
+  private async stopOnce(): Promise<ReplaySummary | null> {
     this.stopping = true;
+    await this.reloading;
     this.log.info("stopping: capture ends, flows are flushed, sinks drain");
     for (const t of this.timers) clearInterval(t);
     for (const s of this.sources) s.stop();
     let summary: ReplaySummary | null = null;
     try {
-      summary = await this.runPromise;
-    } catch {
-      // A fatal capture error was already reported by finished().
+      try {
+        summary = await this.runPromise;
+      } catch {
+        // A fatal capture error was already reported by finished().
+      }
+      // What the rate limit held back is reported; owed repeats stay saved for the next start.
+      this.router.flushHeld();
+      const left = await this.router.close(this.config.alerts.drain_timeout * 1000);
+      for (const [sink, n] of Object.entries(left)) {
+        if (n > 0)
+          this.log.warn(
+            { sink, queued: n },
+            `alert sink ${sink}: ${n} alert(s) stay queued for the next start`,
+          );
+      }
+    } finally {
+      // The listener first, so no request reads a closed store.
+      await this.listener?.close();
+      this.engine.unwatch();
+      this.run.close();
+      this.db.close();
+      this.log.info("stopped");
     }
-    const left = await this.router.close(this.config.alerts.drain_timeout * 1000);
-    for (const [sink, n] of Object.entries(left)) {
-      if (n > 0)
-        this.log.warn(
-          { sink, queued: n },
-          `alert sink ${sink}: ${n} alert(s) stay queued for the next start`,
-        );
-    }
-    this.engine.unwatch();
-    this.run.close();
-    this.db.close();
-    await this.listener?.close();
-    this.log.info("stopped");
     return summary;
   }
 
@@ -558,6 +609,11 @@ function needsRestart(a: EgressdConfig, b: EgressdConfig): string[] {
   const out = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map(String);
   if (a.baseline.files.length === 0 && b.baseline.files.length > 0)
     out.push("baseline.files (none at start)");
+  if (a.devices.max_devices !== b.devices.max_devices) out.push("devices.max_devices");
+  if (
+    JSON.stringify(a.devices.change_after_update) !== JSON.stringify(b.devices.change_after_update)
+  )
+    out.push("devices.change_after_update");
   const { sinks: _a, ...alertsA } = a.alerts;
   const { sinks: _b, ...alertsB } = b.alerts;
   if (JSON.stringify(alertsA) !== JSON.stringify(alertsB))

@@ -64,7 +64,9 @@ export interface ChangeFound {
 type Kind = "ja4" | "user_agent" | "dhcp_vendor_class" | "http_server";
 
 /** Values remembered per fingerprint kind, the most recent last. */
-const MAX_VALUES = 4;
+const MAX_VALUES = 16;
+/** An update flow brings in at least this many times what the device sent in it. */
+const UPDATE_ASYMMETRY = 4;
 /** Open flows remembered per device; more than that and it does not count as quiet. */
 const MAX_OPEN = 8;
 /** Values are quoted from the wire: kept short. */
@@ -292,7 +294,13 @@ export class ChangeWatch {
     const bytes = fromSrc
       ? flow.reportedBytesOut + flow.srcBytes
       : flow.reportedBytesIn + flow.dstBytes;
+    const sent = fromSrc
+      ? flow.reportedBytesIn + flow.dstBytes
+      : flow.reportedBytesOut + flow.srcBytes;
     if (bytes < this.options.updateBytes) return null;
+    // A transfer in, not the ACKs of a stream out: a camera streaming 4 Mbit/s receives
+    // a megabyte of ACKs in minutes, which is no update.
+    if (bytes < UPDATE_ASYMMETRY * sent) return null;
     return `${(bytes / 1e6).toFixed(1)} MB in from ${peer()}`;
   }
 

@@ -21,6 +21,8 @@ export interface FlowWatch {
   lookup?(flow: Flow, name: string, tsSec: number): DriftFacts | null;
   /** A new flow, enriched and named. */
   flowStarted?(flow: Flow): DriftFacts | null | undefined;
+  /** The flow got a name from its ClientHello or its Host header. */
+  flowNamed?(flow: Flow): DriftFacts | null | undefined;
   /** A flow record: the flow ended (ending) or an active-timeout report. */
   flowRecord?(flow: Flow, ending: boolean): DriftFacts[];
 }
@@ -215,6 +217,7 @@ export class RuleTriggers {
   }
 
   tlsClientHello(flow: Flow, app: FlowApp, tsSec: number, tsNsec: number): void {
+    for (const w of this.watches) this.drift(flow, w.flowNamed?.(flow));
     if (!this.wanted.has("tls_client_hello")) return;
     const hello = app.tls?.client.decoder.clientHello;
     if (hello === undefined || hello === null) return;
@@ -226,6 +229,7 @@ export class RuleTriggers {
   /** A request, or a response with the request it answers (so rules see method and path). */
   httpMessage(flow: Flow, m: HttpMessage, answered?: HttpMessage): void {
     const trigger = m.kind === "request" ? "http_request" : "http_response";
+    if (m.kind === "request") for (const w of this.watches) this.drift(flow, w.flowNamed?.(flow));
     if (!this.wanted.has(trigger)) return;
     const http: NonNullable<RuleContext["http"]> = {};
     const req = m.request ?? answered?.request;

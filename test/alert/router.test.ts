@@ -282,15 +282,19 @@ describe("AlertRouter", () => {
       { sink: "soc", alert_id: low!.id, body: low!.json },
     ]);
 
-    // A queue write that fails takes the store insert with it.
+    // A queue write that fails takes the store insert with it; the router counts and
+    // logs it instead of throwing into the capture path, and the key is not "sent".
     db.exec(`CREATE TEMP TRIGGER fail_pager BEFORE INSERT ON alert_queue
              WHEN NEW.sink = 'pager' BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
-    expect(() =>
-      submit(r, ruleMatch("R-CRIT", "critical"), T0 + 2, "cam-a", "cloud.example"),
-    ).toThrow(/disk full/);
-    db.exec("DROP TRIGGER fail_pager");
+    submit(r, ruleMatch("R-CRIT", "critical"), T0 + 2, "cam-a", "cloud.example");
+    expect(r.stats.storeErrors).toBe(1);
     expect(r.store!.count()).toBe(2);
     expect(queued()).toHaveLength(3);
+    db.exec("DROP TRIGGER fail_pager");
+    // The same alert again, a moment later: not folded as a repeat of the lost one.
+    submit(r, ruleMatch("R-CRIT", "critical"), T0 + 3, "cam-a", "cloud.example");
+    expect(r.store!.count()).toBe(3);
+    expect(queued()).toHaveLength(5);
   });
 
   it("reports folded repeats on the next alert after the cooldown, and as summaries", async () => {

@@ -14,6 +14,8 @@ import {
   writeBaseline,
 } from "../../src/baseline/baseline-file.js";
 import { BaselineLearner } from "../../src/baseline/learn.js";
+import type { GroupBaseline } from "../../src/baseline/model.js";
+import { BaselineMonitor } from "../../src/baseline/monitor.js";
 import { exportMud } from "../../src/baseline/mud/export.js";
 import { importMud } from "../../src/baseline/mud/import.js";
 import { validateMud } from "../../src/baseline/mud/validate.js";
@@ -23,6 +25,7 @@ import { ConfigError } from "../../src/config/errors.js";
 import { loadConfig } from "../../src/config/load.js";
 import { formatRuleProblem, loadRuleFiles } from "../../src/rules/index.js";
 import { runCaptured } from "../helpers/captured-command.js";
+import { CAMERA, makeFlow, NVR } from "../rules/helpers.js";
 
 const TESTS = resolve("rules/tests");
 const LAB = join(TESTS, "lab.yaml");
@@ -204,5 +207,49 @@ describe("learn -> export MUD -> import MUD -> enforce", () => {
     const before = await verdicts(learned.groups);
     expect(before.length).toBeGreaterThan(5);
     expect(await verdicts(imported)).toEqual(before);
+  });
+});
+
+describe("BaselineMonitor", () => {
+  const cams: GroupBaseline = {
+    group: "cameras",
+    destinations: [{ domain: "api.vendor.example", ports: ["tcp/443"] }],
+    lookups: [],
+    volume: { bytes_out_per_day: { min: 0, max: 10_000 } },
+  };
+
+  it("waits for a TCP flow's SNI or Host before calling an unnamed destination new", () => {
+    const m = new BaselineMonitor([cams]);
+    const named = makeFlow({ dst: "203.0.113.7", dstPort: 443, srcBytes: 10, dstBytes: 10 });
+    named.id = 1;
+    expect(m.flowStarted(named)).toBeNull();
+    named.domain = "api.vendor.example";
+    expect(m.flowNamed(named)).toBeNull();
+    expect(m.flowRecord(named, true)).toEqual([]);
+    // Never named: the verdict comes when the flow ends.
+    const unnamed = makeFlow({ dst: "203.0.113.8", dstPort: 443, srcBytes: 10, dstBytes: 10 });
+    unnamed.id = 2;
+    expect(m.flowStarted(unnamed)).toBeNull();
+    expect(m.flowRecord(unnamed, true)).toMatchObject([
+      {
+        kind: "destination",
+        what: "tcp/443 to 203.0.113.8",
+        nearest: "domain api.vendor.example tcp/443",
+      },
+    ]);
+  });
+
+  it("counts what a device sends as the responder too, as learning does", () => {
+    const m = new BaselineMonitor([cams], { volumeFactor: 2 });
+    // An NVR pulls 50 kB from the camera: the camera is the responder.
+    const pulled = makeFlow({
+      src: "10.20.0.2",
+      srcDevice: NVR,
+      dst: "10.20.0.11",
+      dstDevice: CAMERA,
+      srcBytes: 100,
+      dstBytes: 50_000,
+    });
+    expect(m.flowRecord(pulled, true).map((d) => d.kind)).toContain("volume");
   });
 });

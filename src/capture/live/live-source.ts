@@ -79,7 +79,20 @@ export class LiveSource implements PacketSource {
   private opened = 0;
   private attempt = 0;
   /** Counters of handles already closed: pcap_stats start again at 0 on each open. */
-  private closedStats = { received: 0, dropped: 0, ifdropped: 0 };
+  /**
+   * libpcap's counters summed over every open of the interface. They are 32-bit per
+   * handle and wrap (after 2^32 packets: hours at a few hundred thousand packets/s), so
+   * each poll adds the difference since the last one, modulo 2^32, never the raw value.
+   */
+  private totals = { received: 0, dropped: 0, ifdropped: 0 };
+  private lastRaw = { received: 0, dropped: 0, ifdropped: 0 };
+
+  private addRaw(s: { received: number; dropped: number; ifdropped: number }): void {
+    for (const k of ["received", "dropped", "ifdropped"] as const) {
+      this.totals[k] += (s[k] - this.lastRaw[k]) >>> 0;
+      this.lastRaw[k] = s[k];
+    }
+  }
   private packets = 0;
   private bytes = 0;
   private finish: ((r: SourceResult) => void) | null = null;
@@ -150,17 +163,18 @@ export class LiveSource implements PacketSource {
 
   /** Cumulative over every open of the interface. */
   stats(): LiveStats {
-    let { received, dropped, ifdropped } = this.closedStats;
     if (this.handle !== null) {
-      const s = this.handle.stats();
-      received += s.received;
-      dropped += s.dropped;
-      ifdropped += s.ifdropped;
+      try {
+        this.addRaw(this.handle.stats());
+      } catch {
+        // The socket is going away (interface removed): the next reopen starts afresh.
+      }
     }
+    const t = this.totals;
     return {
-      received,
-      droppedKernel: dropped,
-      droppedInterface: ifdropped,
+      received: t.received,
+      droppedKernel: t.dropped,
+      droppedInterface: t.ifdropped,
       packets: this.packets,
       bytes: this.bytes,
       reopens: Math.max(0, this.opened - 1),
@@ -250,13 +264,12 @@ export class LiveSource implements PacketSource {
     if (h === null) return;
     this.handle = null;
     try {
-      const s = h.stats();
-      this.closedStats.received += s.received;
-      this.closedStats.dropped += s.dropped;
-      this.closedStats.ifdropped += s.ifdropped;
+      this.addRaw(h.stats());
     } catch {
       // The socket is already dead (interface removed): its last counts are lost.
     }
+    // A new handle counts from zero.
+    this.lastRaw = { received: 0, dropped: 0, ifdropped: 0 };
     h.close();
   }
 
