@@ -22,20 +22,13 @@ import { dstScope, srcScope } from "../rules/fields.js";
 import type { FlowWatch } from "../rules/triggers.js";
 import { formatIp } from "../util/ip-text.js";
 import { describeEntry } from "./baseline-file.js";
-import type { BaselineEntry, GroupBaseline, PortSpec } from "./model.js";
+import { type CompiledEntry, EntryIndex } from "./entry-index.js";
+import type { GroupBaseline, PortSpec } from "./model.js";
 import { parsePort, portMatches, portText } from "./model.js";
-
-interface CompiledEntry {
-  entry: BaselineEntry;
-  direction: "out" | "in";
-  network: Cidr | null;
-  ports: PortSpec[];
-  text: string;
-}
 
 interface CompiledGroup {
   baseline: GroupBaseline;
-  entries: CompiledEntry[];
+  entries: EntryIndex;
   lookups: Set<string>;
   maxBytesOut: number;
 }
@@ -74,7 +67,7 @@ export class BaselineMonitor implements FlowWatch {
       if (g === undefined) this.groups.set(b.group, compiled);
       else {
         // Several files for one group (learned + imported MUD): their union is allowed.
-        g.entries.push(...compiled.entries);
+        for (const e of compiled.entries.all) g.entries.add(e);
         for (const l of compiled.lookups) g.lookups.add(l);
         g.maxBytesOut = Math.max(g.maxBytesOut, compiled.maxBytesOut);
       }
@@ -90,10 +83,7 @@ export class BaselineMonitor implements FlowWatch {
     const group = flow.srcDevice?.group;
     const g = group === undefined ? undefined : this.groups.get(group);
     if (g === undefined || group === undefined) return null;
-    if (g.lookups.has(name)) return null;
-    for (const e of g.entries) {
-      if (e.entry.domain !== undefined && domainMatches(e.entry.domain, name)) return null;
-    }
+    if (g.lookups.has(name) || g.entries.hasDomain(name)) return null;
     const facts: DriftFacts = { kind: "lookup", group, what: name };
     const near = nearestName(g, name);
     if (near !== undefined) facts.nearest = near;
@@ -106,7 +96,7 @@ export class BaselineMonitor implements FlowWatch {
     // destination verdict waits for that (or the flow's end) when the group has names.
     if (out?.kind === "destination" && flow.proto === IpProto.TCP && flow.domain === "") {
       const g = this.groups.get(out.group);
-      if (g?.entries.some((e) => e.entry.domain !== undefined)) {
+      if (g !== undefined && g.entries.domains > 0) {
         if (this.deferred.size >= MAX_DEFERRED)
           this.deferred.delete(this.deferred.keys().next().value as number);
         this.deferred.set(flow.id, true);
@@ -146,9 +136,9 @@ export class BaselineMonitor implements FlowWatch {
     if (g === undefined || group === undefined) return null;
     // A flow between two devices of the same group is checked once, from the initiator.
     if (direction === "in" && flow.srcDevice?.group === group) return null;
-    const targeted = g.entries.filter(
-      (e) => e.direction === direction && targets(e, flow, direction),
-    );
+    const targeted = g.entries
+      .candidates(flow, direction)
+      .filter((e) => e.direction === direction && targets(e, flow, direction));
     const transport = transportName(flow.proto);
     const port = recordHasPorts(flow.proto) ? flow.dstPort : undefined;
     if (targeted.some((e) => e.ports.some((p) => portMatches(p, transport, port)))) return null;
@@ -172,12 +162,14 @@ export class BaselineMonitor implements FlowWatch {
     if (direction === "in" && flow.srcDevice?.group === group) return null;
     const transport = transportName(flow.proto);
     const port = recordHasPorts(flow.proto) ? flow.dstPort : undefined;
-    const matched = g.entries.filter(
-      (e) =>
-        e.direction === direction &&
-        targets(e, flow, direction) &&
-        e.ports.some((p) => portMatches(p, transport, port)),
-    );
+    const matched = g.entries
+      .candidates(flow, direction)
+      .filter(
+        (e) =>
+          e.direction === direction &&
+          targets(e, flow, direction) &&
+          e.ports.some((p) => portMatches(p, transport, port)),
+      );
     // No entry: already a destination or port drift. An entry without protocols: anything.
     if (matched.length === 0) return null;
     if (
@@ -242,13 +234,16 @@ export class BaselineMonitor implements FlowWatch {
 }
 
 function compileGroup(b: GroupBaseline): CompiledGroup {
-  const entries = b.destinations.map((entry) => ({
-    entry,
-    direction: entry.direction ?? ("out" as const),
-    network: entry.network !== undefined ? parseCidr(entry.network) : null,
-    ports: entry.ports.map(parsePort).filter((p): p is PortSpec => p !== null),
-    text: describeEntry(entry),
-  }));
+  const entries = new EntryIndex();
+  for (const entry of b.destinations) {
+    entries.add({
+      entry,
+      direction: entry.direction ?? "out",
+      network: entry.network !== undefined ? parseCidr(entry.network) : null,
+      ports: entry.ports.map(parsePort).filter((p): p is PortSpec => p !== null),
+      text: describeEntry(entry),
+    });
+  }
   return {
     baseline: b,
     entries,
@@ -312,7 +307,7 @@ function sharedLabels(a: string, b: string): number {
 function nearestName(g: CompiledGroup, name: string): string | undefined {
   let best: string | undefined;
   let bestN = 1;
-  for (const e of g.entries) {
+  for (const e of g.entries.all) {
     if (e.entry.domain === undefined) continue;
     const n = sharedLabels(e.entry.domain.replace(/^\*\./, ""), name);
     if (n > bestN) {
@@ -342,7 +337,7 @@ function nearestEntry(
     const byName = nearestName(g, flow.domain);
     if (byName !== undefined) return byName;
   }
-  const candidates = g.entries.filter((e) => e.direction === direction);
+  const candidates = g.entries.all.filter((e) => e.direction === direction);
   const samePort = candidates.find((e) =>
     e.ports.some((p) => p.lo === p.hi && portMatches(p, transport, port)),
   );

@@ -253,3 +253,40 @@ describe("BaselineMonitor", () => {
     expect(m.flowRecord(pulled, true).map((d) => d.kind)).toContain("volume");
   });
 });
+
+describe("baseline entries are found through their index", () => {
+  it("names, wildcards, exact addresses, wider networks, groups and local scope", () => {
+    const m = new BaselineMonitor([
+      {
+        group: "cameras",
+        destinations: [
+          { domain: "ntp.example.org", ports: ["udp/123"] },
+          { domain: "*.ys7.com", ports: ["tcp/443"] },
+          { network: "203.0.113.7/32", ports: ["tcp/8000-8100"] },
+          { network: "198.51.100.0/24", ports: ["tcp/*"] },
+          { group: "nvr", ports: ["tcp/554"] },
+          { scope: "local", ports: ["udp/53"] },
+        ],
+        lookups: [],
+      },
+    ]);
+    const verdict = (spec: Parameters<typeof makeFlow>[0]) => {
+      const f = makeFlow({ srcBytes: 10, dstBytes: 10, ...spec });
+      f.id = Math.floor(Math.random() * 1e9);
+      return m.flowStarted(f)?.kind ?? m.flowRecord(f, true)[0]?.kind ?? "allowed";
+    };
+    expect(verdict({ proto: 17, dstPort: 123, domain: "ntp.example.org" })).toBe("allowed");
+    expect(verdict({ dstPort: 443, domain: "a.b.ys7.com" })).toBe("allowed");
+    expect(verdict({ dstPort: 443, domain: "ys7.com" })).toBe("destination");
+    expect(verdict({ dst: "203.0.113.7", dstPort: 8050 })).toBe("allowed");
+    expect(verdict({ dst: "203.0.113.7", dstPort: 22 })).toBe("port");
+    expect(verdict({ dst: "198.51.100.77", dstPort: 9999 })).toBe("allowed");
+    expect(verdict({ dst: "10.20.0.2", dstDevice: NVR, dstPort: 554, dstGeo: null })).toBe(
+      "allowed",
+    );
+    expect(verdict({ dst: "10.20.0.53", proto: 17, dstPort: 53, dstGeo: null })).toBe("allowed");
+    expect(verdict({ dst: "192.0.2.99", dstPort: 443 })).toBe("destination");
+    expect(m.lookup(makeFlow(), "x.ys7.com")).toBeNull();
+    expect(m.lookup(makeFlow(), "ys7.com.evil.example")?.kind).toBe("lookup");
+  });
+});
