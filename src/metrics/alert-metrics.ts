@@ -11,7 +11,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { DispatcherHooks } from "../alert/dispatcher.js";
 import type { DaemonView } from "../daemon/view.js";
-import { setCounter } from "./registry.js";
+import { setCounter, setTotal } from "./registry.js";
 
 /** Delivery latency buckets: a local syslog takes milliseconds, a webhook over the WAN seconds. */
 const DELIVERY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -109,8 +109,7 @@ export function registerAlertMetrics(registry: Registry, view: DaemonView): void
       help,
       registers,
       collect() {
-        this.reset();
-        this.inc(value());
+        setTotal(this, value());
       },
     });
   const stats = () => view.alerts().stats;

@@ -14,7 +14,7 @@ import { Counter, Gauge, type Registry } from "prom-client";
 import type { CaptureState, CaptureStatus, DaemonView } from "../daemon/view.js";
 import { ANOMALY_KINDS } from "../decode/anomalies.js";
 import { FLOW_END_REASONS } from "../flow/table.js";
-import { setCounter } from "./registry.js";
+import { setCounter, setTotal } from "./registry.js";
 
 const CAPTURE_STATES: readonly CaptureState[] = ["starting", "capturing", "down", "stopped"];
 
@@ -31,11 +31,6 @@ export function packageVersion(): string {
 }
 
 /** A counter without labels set to a total kept elsewhere. */
-function setTotal(counter: Counter, value: number): void {
-  counter.reset();
-  counter.inc(value);
-}
-
 export function registerPipelineMetrics(
   registry: Registry,
   view: DaemonView,

@@ -32,3 +32,12 @@ export function setCounter(
   counter.reset();
   for (const [labels, value] of totals) counter.inc(labels, value);
 }
+
+/** Sets an unlabelled counter to a total kept elsewhere. */
+export function setTotal(
+  counter: { reset(): void; inc(value: number): void },
+  value: number,
+): void {
+  counter.reset();
+  counter.inc(value);
+}
