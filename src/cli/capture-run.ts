@@ -304,13 +304,7 @@ export async function runCaptureWithRules(
   const run = new CaptureRun({ config: options.config, geoipAgeWarnings: false, command: "rules" });
   const alerts: JsonRecord[] = [];
   try {
-    let baseline: BaselineMonitor | null;
-    try {
-      baseline = openBaselineMonitor(options.config).monitor;
-    } catch (err) {
-      if (err instanceof BaselineLoadError) throw new InputError(err.message);
-      throw err;
-    }
+    const baseline = openBaselines(options.config);
     const source = await openCaptureFile(options.capture);
     const summary = await run.run(source, {
       ruleSet: options.ruleSet,
@@ -335,6 +329,25 @@ function ruleInputs(
     httpHeaders: ruleSet.usesFields(HTTP_HEADER_PREFIX),
     httpBodyBytes: ruleSet.fields.has("http.body") ? MAX_BODY_BYTES : 0,
   };
+}
+
+/**
+ * The config's baselines as one monitor for baseline_drift, or null when none are
+ * configured; `warn` hears about groups they name that the config lacks. A broken file
+ * is the operator's input error, every problem listed.
+ */
+export function openBaselines(
+  config: EgressdConfig,
+  warn: (message: string) => void = () => {},
+): BaselineMonitor | null {
+  try {
+    const { monitor, warnings } = openBaselineMonitor(config);
+    for (const w of warnings) warn(w);
+    return monitor;
+  } catch (err) {
+    if (err instanceof BaselineLoadError) throw new InputError(err.message);
+    throw err;
+  }
 }
 
 /**

@@ -2,8 +2,6 @@ import { parseArgs } from "node:util";
 import { AlertRouter } from "../alert/router.js";
 import { createSink, SinkConfigError } from "../alert/sinks/create.js";
 import type { AlertSink } from "../alert/sinks/sink.js";
-import type { BaselineMonitor } from "../baseline/monitor.js";
-import { BaselineLoadError, openBaselineMonitor } from "../baseline/open.js";
 import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
@@ -16,7 +14,13 @@ import type { ProtocolEventKind } from "../protocols/inspector.js";
 import { type ReloadOutcome, RuleEngine } from "../rules/engine.js";
 import { formatRuleProblem, loadRuleFiles } from "../rules/index.js";
 import { type Database, openDatabase, StoreError } from "../store/sqlite.js";
-import { CaptureRun, type CaptureSetup, openCaptureFile, type RunOptions } from "./capture-run.js";
+import {
+  CaptureRun,
+  type CaptureSetup,
+  openBaselines,
+  openCaptureFile,
+  type RunOptions,
+} from "./capture-run.js";
 import { ExitCode, InputError, UsageError } from "./errors.js";
 import { parseRuleVariables } from "./rule-variables.js";
 import { printSummary, type ReplaySummary } from "./summary.js";
@@ -229,7 +233,9 @@ export async function runReplay(argv: string[]): Promise<number> {
   if (engine === null) options.onFlow = write;
   else {
     options.ruleEngine = engine;
-    const baseline = baselineMonitor(parsed.config);
+    const baseline = openBaselines(parsed.config, (w) =>
+      process.stderr.write(`egressd replay: warning: ${w}\n`),
+    );
     if (baseline !== null) options.watches = [baseline];
     options.onAlert = (record, match, tsMs) => router!.submit(record, match, tsMs);
     options.onClock = (ms) => router!.tick(ms);
@@ -286,18 +292,6 @@ function loadRules(parsed: ReplayOptions): RuleEngine {
     throw new InputError(`rules have errors:\n${errors.join("\n")}`);
   }
   return new RuleEngine({ ...result, ruleSet: result.ruleSet }, parsed.rules!.paths, options);
-}
-
-/** The config's baselines (baseline_drift), or null; their problems are input errors. */
-function baselineMonitor(config: EgressdConfig): BaselineMonitor | null {
-  try {
-    const { monitor, warnings } = openBaselineMonitor(config);
-    for (const w of warnings) process.stderr.write(`egressd replay: warning: ${w}\n`);
-    return monitor;
-  } catch (err) {
-    if (err instanceof BaselineLoadError) throw new InputError(err.message);
-    throw err;
-  }
 }
 
 /** The alert path: dedup, rate limit, and (with sinks or --alert-store) the store and queues. */

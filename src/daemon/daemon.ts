@@ -16,14 +16,14 @@ import type { Registry } from "prom-client";
 import { AlertRouter, type RoutedSink } from "../alert/router.js";
 import { createSink } from "../alert/sinks/create.js";
 import type { BaselineMonitor } from "../baseline/monitor.js";
-import { BaselineLoadError, loadBaselines, openBaselineMonitor } from "../baseline/open.js";
+import { loadBaselines } from "../baseline/open.js";
 import { LiveCaptureError } from "../capture/live/errors.js";
 import {
   defaultRouteInterface,
   type LiveSource,
   MultiSource,
 } from "../capture/live/live-source.js";
-import { CaptureRun, groupSpec } from "../cli/capture-run.js";
+import { CaptureRun, groupSpec, openBaselines } from "../cli/capture-run.js";
 import type { ReplaySummary } from "../cli/summary.js";
 import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
@@ -106,7 +106,7 @@ export class Daemon implements DaemonView {
     this.log = options.log;
     this.sensor = config.sensor.name;
     this.engine = loadEngine(config);
-    this.baseline = startBaseline(config, this.log);
+    this.baseline = openBaselines(config, (w) => this.log.warn(w));
     this.run = new CaptureRun({
       config,
       inventoryDb: config.devices.store,
@@ -515,17 +515,6 @@ export class Daemon implements DaemonView {
     } catch (err) {
       this.storeOk = { ok: false, detail: (err as Error).message };
     }
-  }
-}
-
-function startBaseline(config: EgressdConfig, log: Logger): BaselineMonitor | null {
-  try {
-    const { monitor, warnings } = openBaselineMonitor(config);
-    for (const w of warnings) log.warn(w);
-    return monitor;
-  } catch (err) {
-    if (err instanceof BaselineLoadError) throw new DaemonStartError(err.message);
-    throw err;
   }
 }
 
