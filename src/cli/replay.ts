@@ -11,8 +11,8 @@ import { createRegistry } from "../metrics/registry.js";
 import { registerRuleMetrics } from "../metrics/rule-metrics.js";
 import { LineWriter } from "../output/line-writer.js";
 import type { ProtocolEventKind } from "../protocols/inspector.js";
-import { type ReloadOutcome, RuleEngine } from "../rules/engine.js";
-import { formatRuleProblem, loadRuleFiles } from "../rules/index.js";
+import { type ReloadOutcome, RuleEngine, RuleLoadError } from "../rules/engine.js";
+import { formatRuleProblem } from "../rules/index.js";
 import { type Database, openDatabase, StoreError } from "../store/sqlite.js";
 import {
   CaptureRun,
@@ -283,15 +283,14 @@ function loadRules(parsed: ReplayOptions): RuleEngine {
     groups: parsed.config.devices.groups.map((g) => g.name),
     testFiles: false,
   };
-  const result = loadRuleFiles(parsed.rules!.paths, options);
-  for (const p of result.problems) {
-    if (p.severity === "warning") process.stderr.write(`${formatRuleProblem(p)}\n`);
+  try {
+    return RuleEngine.open(parsed.rules!.paths, options, (p) =>
+      process.stderr.write(`${formatRuleProblem(p)}\n`),
+    );
+  } catch (err) {
+    if (err instanceof RuleLoadError) throw new InputError(err.message);
+    throw err;
   }
-  if (result.ruleSet === null) {
-    const errors = result.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
-    throw new InputError(`rules have errors:\n${errors.join("\n")}`);
-  }
-  return new RuleEngine({ ...result, ruleSet: result.ruleSet }, parsed.rules!.paths, options);
 }
 
 /** The alert path: dedup, rate limit, and (with sinks or --alert-store) the store and queues. */

@@ -35,7 +35,7 @@ import { DeviceTraffic } from "../metrics/device-traffic.js";
 import { createRegistry } from "../metrics/registry.js";
 import { registerRuleMetrics } from "../metrics/rule-metrics.js";
 import type { Pipeline } from "../pipeline.js";
-import { RuleEngine } from "../rules/engine.js";
+import { RuleEngine, RuleLoadError } from "../rules/engine.js";
 import { formatRuleProblem, loadRuleFiles } from "../rules/index.js";
 import { type Database, openDatabase } from "../store/sqlite.js";
 import type {
@@ -537,12 +537,12 @@ function ruleOptions(c: EgressdConfig) {
 
 /** The rules at start: any error stops the daemon (on reload the old rules keep running). */
 function loadEngine(c: EgressdConfig): RuleEngine {
-  const result = loadRuleFiles(c.rules.paths, ruleOptions(c));
-  if (result.ruleSet === null) {
-    const errors = result.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
-    throw new DaemonStartError(`rules have errors:\n${errors.join("\n")}`);
+  try {
+    return RuleEngine.open(c.rules.paths, ruleOptions(c));
+  } catch (err) {
+    if (err instanceof RuleLoadError) throw new DaemonStartError(err.message);
+    throw err;
   }
-  return new RuleEngine({ ...result, ruleSet: result.ruleSet }, c.rules.paths, ruleOptions(c));
 }
 
 /** The config's sinks; none configured: JSON lines on standard output. */

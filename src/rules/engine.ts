@@ -11,7 +11,7 @@ import type { Trigger } from "./context.js";
 import type { RuleSet } from "./evaluate.js";
 import type { ExceptionStat } from "./exceptions.js";
 import { type LoadOptions, type LoadResult, loadRuleFiles } from "./load.js";
-import type { RuleProblem } from "./problems.js";
+import { formatRuleProblem, type RuleProblem } from "./problems.js";
 
 export interface ReloadOutcome {
   ok: boolean;
@@ -31,6 +31,14 @@ export interface RuleTotals {
   suppressed: Map<string, number>;
   exceptions: Map<string, number>;
   evaluations: Map<Trigger, number>;
+}
+
+/** The rules could not be loaded at start: the message lists every error at file:line:col. */
+export class RuleLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RuleLoadError";
+  }
 }
 
 export class RuleEngine {
@@ -64,6 +72,24 @@ export class RuleEngine {
     this.set = first.ruleSet;
     this.files = [...first.files, ...first.setFiles];
     this.lastSuccessMs = Date.now();
+  }
+
+  /**
+   * The first load: warnings go to `warn`; any error throws RuleLoadError (at start a
+   * broken file is fatal; on reload the old rules keep running instead).
+   */
+  static open(
+    paths: readonly string[],
+    options: LoadOptions,
+    warn: (problem: RuleProblem) => void = () => {},
+  ): RuleEngine {
+    const result = loadRuleFiles(paths, options);
+    for (const p of result.problems) if (p.severity === "warning") warn(p);
+    if (result.ruleSet === null) {
+      const errors = result.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
+      throw new RuleLoadError(`rules have errors:\n${errors.join("\n")}`);
+    }
+    return new RuleEngine({ ...result, ruleSet: result.ruleSet }, paths, options);
   }
 
   get current(): RuleSet {
