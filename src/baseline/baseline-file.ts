@@ -6,33 +6,24 @@
  * so the admin's comments and edits survive.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import {
-  Document,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Scalar,
-  type YAMLMap,
-  type YAMLSeq,
-} from "yaml";
-import { ConfigError, type ConfigProblem } from "../config/errors.js";
+import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from "yaml";
+import { ConfigError } from "../config/errors.js";
 import { cidr } from "../config/kinds.js";
+import { yamlContext } from "../config/load.js";
 import {
   array,
   boolean,
   type Fields,
+  fail,
   field,
   INVALID,
   integer,
   number,
   object,
   optional,
-  type ParseContext,
   required,
   string,
+  stringKind,
 } from "../config/schema.js";
 import type { Baseline, BaselineEntry, GroupBaseline, LookupEntry, VolumeRange } from "./model.js";
 import { parsePort } from "./model.js";
@@ -41,7 +32,13 @@ import { parsePort } from "./model.js";
 export const MAX_DEVICES_LISTED = 20;
 
 const texts = (what: string) => array(string({ minLength: 1 }), { expected: `a list of ${what}` });
-const portList = array(string({ minLength: 1 }), { expected: 'a list of ports like "tcp/443"' });
+const PORT_EXPECTED = "a port like tcp/443, udp/123, tcp/8000-8100, tcp/*, icmp or *";
+const port = stringKind({
+  expected: PORT_EXPECTED,
+  json: { type: "string", description: PORT_EXPECTED },
+  convert: (v) => (parsePort(v) === null ? fail(`"${v}" is not ${PORT_EXPECTED}`) : v),
+});
+const portList = array(port, { expected: 'a list of ports like "tcp/443"' });
 
 const entrySchema = object(
   {
@@ -132,44 +129,9 @@ const fileSchema = object(
 
 /** Parses baseline text; a ConfigError lists every problem at file:line:col. */
 export function parseBaseline(text: string, file: string): Baseline {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
-  const problems: ConfigProblem[] = doc.errors.map((e) => ({
-    file,
-    ...lineCounter.linePos(e.pos[0]),
-    message: `YAML: ${e.message.split("\n")[0]}`,
-  }));
-  if (problems.length > 0) throw new ConfigError(problems);
-  const ctx: ParseContext = {
-    file,
-    problems,
-    baseDir: dirname(resolve(file)),
-    defaultBaseDir: process.cwd(),
-    doc,
-    lineCounter,
-  };
-  const parsed = fileSchema.parse(doc.contents, { line: 1, col: 1 }, "", ctx);
-  if (parsed !== INVALID) {
-    // Ports are free text to the schema; check them here, where the node is known.
-    for (const [gi, g] of parsed.groups.entries()) {
-      for (const [ei, e] of g.destinations.entries()) {
-        for (const [pi, p] of e.ports.entries()) {
-          if (parsePort(p) === null) {
-            const node = doc.getIn(["groups", gi, "destinations", ei, "ports", pi], true) as
-              | Scalar
-              | undefined;
-            const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
-            problems.push({
-              file,
-              ...pos,
-              message: `groups[${gi}].destinations[${ei}].ports: "${p}" is not a port like tcp/443, udp/123, tcp/8000-8100, tcp/*, icmp or *`,
-            });
-          }
-        }
-      }
-    }
-  }
-  if (parsed === INVALID || problems.length > 0) throw new ConfigError(problems);
+  const ctx = yamlContext(text, file);
+  const parsed = fileSchema.parse(ctx.doc.contents, { line: 1, col: 1 }, "", ctx);
+  if (parsed === INVALID || ctx.problems.length > 0) throw new ConfigError(ctx.problems);
   return parsed as Baseline;
 }
 

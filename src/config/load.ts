@@ -17,6 +17,24 @@ export function parseConfig(
   fileName: string,
   env: Record<string, string | undefined> = {},
 ): EgressdConfig {
+  const ctx = yamlContext(text, fileName);
+  const { doc, problems } = ctx;
+  const overrides = applyEnvOverrides(doc, egressdSchema.fields, env);
+  const config = egressdSchema.parse(doc.contents, { line: 1, col: 1 }, "", ctx);
+  const all = [
+    ...overrides.problems,
+    ...sortProblems(problems).map((p) => envProblem(p, overrides.paths)),
+  ];
+  if (config === INVALID || all.length > 0) throw new ConfigError(all);
+  return config;
+}
+
+/**
+ * YAML text as a document with positions, ready for a schema walk (config files, baseline
+ * files): YAML warnings are its first problems; a syntax error is a ConfigError at once,
+ * since after one the document's shape is a guess and schema problems would be noise.
+ */
+export function yamlContext(text: string, fileName: string): ParseContext {
   const lineCounter = new LineCounter();
   // Duplicate keys are found by the schema walk, which can say where the first one was.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
@@ -28,12 +46,8 @@ export function parseConfig(
   for (const w of doc.warnings) {
     problems.push({ file: fileName, ...at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` });
   }
-  // After a syntax error the document's shape is a guess; schema problems on top of it
-  // would mostly be noise.
   if (doc.errors.length > 0) throw new ConfigError(sortProblems(problems));
-  const overrides = applyEnvOverrides(doc, egressdSchema.fields, env);
-
-  const ctx: ParseContext = {
+  return {
     file: fileName,
     problems,
     baseDir: dirname(resolve(fileName)),
@@ -41,13 +55,6 @@ export function parseConfig(
     doc,
     lineCounter,
   };
-  const config = egressdSchema.parse(doc.contents, { line: 1, col: 1 }, "", ctx);
-  const all = [
-    ...overrides.problems,
-    ...sortProblems(problems).map((p) => envProblem(p, overrides.paths)),
-  ];
-  if (config === INVALID || all.length > 0) throw new ConfigError(all);
-  return config;
 }
 
 /**
