@@ -14,7 +14,7 @@
  */
 
 import IPCIDR from "ip-cidr";
-import type { AddressWords } from "../enrich/geoip/address.js";
+import { type AddressWords, maskWord } from "../enrich/geoip/address.js";
 import { formatIp } from "../util/ip-text.js";
 import { wordsOfBigInt } from "./addresses.js";
 import { macHexDigits, macPrefix, parseMac } from "./mac.js";
@@ -89,11 +89,6 @@ interface CompiledGroup {
   /** Prefixes by length in bits (24, 28, 36). */
   prefixes: { bits: number; value: number }[] | null;
   vlans: Set<number> | null;
-}
-
-function maskWord(prefix: number, word: number): number {
-  const bits = Math.min(32, Math.max(0, prefix - word * 32));
-  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
 }
 
 export class DeviceGroups {
