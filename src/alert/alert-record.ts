@@ -179,8 +179,8 @@ export function alertRecord(match: RuleMatch, ctx: RuleContext): Record<string, 
     egressd.name_source = flow.nameSource;
     egressd.flow = {
       outcome: flowOutcome(flow),
-      source_bytes: flow.reportedBytesOut + flow.srcBytes,
-      destination_bytes: flow.reportedBytesIn + flow.dstBytes,
+      source_bytes: flow.totalBytesOut,
+      destination_bytes: flow.totalBytesIn,
     };
     src = who(flow.srcDevice, source.ip);
     dst = where(flow, destination.ip);

@@ -105,4 +105,14 @@ export class Flow {
   idlePrev: Flow | null = null;
   idleNext: Flow | null = null;
   idleList = -1;
+
+  /** IP bytes the initiator sent over the whole flow (earlier records included). */
+  get totalBytesOut(): number {
+    return this.reportedBytesOut + this.srcBytes;
+  }
+
+  /** IP bytes the responder sent over the whole flow (earlier records included). */
+  get totalBytesIn(): number {
+    return this.reportedBytesIn + this.dstBytes;
+  }
 }

@@ -291,12 +291,8 @@ export class ChangeWatch {
         return `${magic} image ${fromSrc ? "pushed by" : "downloaded from"} ${peer()}`;
       }
     }
-    const bytes = fromSrc
-      ? flow.reportedBytesOut + flow.srcBytes
-      : flow.reportedBytesIn + flow.dstBytes;
-    const sent = fromSrc
-      ? flow.reportedBytesIn + flow.dstBytes
-      : flow.reportedBytesOut + flow.srcBytes;
+    const bytes = fromSrc ? flow.totalBytesOut : flow.totalBytesIn;
+    const sent = fromSrc ? flow.totalBytesIn : flow.totalBytesOut;
     if (bytes < this.options.updateBytes) return null;
     // A transfer in, not the ACKs of a stream out: a camera streaming 4 Mbit/s receives
     // a megabyte of ACKs in minutes, which is no update.

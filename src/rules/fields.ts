@@ -420,7 +420,7 @@ const SPECS: [string, Spec][] = [
       min: 0,
       help: "IP bytes the initiator sent over the whole flow (across active-timeout records)",
       triggers: FLOW_TRIGGERS,
-      get: flowField((f) => f.reportedBytesOut + f.srcBytes),
+      get: flowField((f) => f.totalBytesOut),
     },
   ],
   [
@@ -431,7 +431,7 @@ const SPECS: [string, Spec][] = [
       min: 0,
       help: "IP bytes the responder sent over the whole flow (across active-timeout records)",
       triggers: FLOW_TRIGGERS,
-      get: flowField((f) => f.reportedBytesIn + f.dstBytes),
+      get: flowField((f) => f.totalBytesIn),
     },
   ],
   [
@@ -475,7 +475,7 @@ const SPECS: [string, Spec][] = [
       min: 0,
       help: "the initiator's average send rate (bytes/s) since the flow began; unknown before 1 s",
       triggers: FLOW_TRIGGERS,
-      get: flowField((f) => rate(f.reportedBytesOut + f.srcBytes, flowSeconds(f))),
+      get: flowField((f) => rate(f.totalBytesOut, flowSeconds(f))),
     },
   ],
   [
@@ -486,7 +486,7 @@ const SPECS: [string, Spec][] = [
       min: 0,
       help: "the responder's average send rate (bytes/s) since the flow began; unknown before 1 s",
       triggers: FLOW_TRIGGERS,
-      get: flowField((f) => rate(f.reportedBytesIn + f.dstBytes, flowSeconds(f))),
+      get: flowField((f) => rate(f.totalBytesIn, flowSeconds(f))),
     },
   ],
   [

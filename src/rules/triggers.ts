@@ -83,8 +83,8 @@ export class RuleTriggers {
    */
   rearm(flow: Flow): void {
     const threshold = this.wanted.has("flow_threshold");
-    const out = flow.reportedBytesOut + flow.srcBytes;
-    const inb = flow.reportedBytesIn + flow.dstBytes;
+    const out = flow.totalBytesOut;
+    const inb = flow.totalBytesIn;
     const age = flow.touchedMs - flow.openedMs;
     flow.watchBytesOut = threshold
       ? nextAbove(this.bytesOut, out) - flow.reportedBytesOut
@@ -122,8 +122,8 @@ export class RuleTriggers {
 
   /** A byte or duration watch was reached: one flow_threshold context per threshold crossed. */
   threshold(flow: Flow, nowMs: number): void {
-    const out = flow.reportedBytesOut + flow.srcBytes;
-    const inb = flow.reportedBytesIn + flow.dstBytes;
+    const out = flow.totalBytesOut;
+    const inb = flow.totalBytesIn;
     for (const t of this.bytesOut) {
       if (t > out) break;
       if (t >= flow.reportedBytesOut + flow.watchBytesOut)
