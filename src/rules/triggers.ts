@@ -82,20 +82,18 @@ export class RuleTriggers {
    * threshold above what it has already sent, an outcome watch only if still unanswered).
    */
   rearm(flow: Flow): void {
-    const threshold = this.wanted.has("flow_threshold");
-    const out = flow.totalBytesOut;
-    const inb = flow.totalBytesIn;
-    const age = flow.touchedMs - flow.openedMs;
-    flow.watchBytesOut = threshold
-      ? nextAbove(this.bytesOut, out) - flow.reportedBytesOut
-      : Number.POSITIVE_INFINITY;
-    flow.watchBytesIn = threshold
-      ? nextAbove(this.bytesIn, inb) - flow.reportedBytesIn
-      : Number.POSITIVE_INFINITY;
-    flow.watchAtMs = threshold
-      ? flow.openedMs + nextAbove(this.durationsMs, age)
-      : Number.POSITIVE_INFINITY;
+    this.watchNext(flow, flow.touchedMs - flow.openedMs);
     flow.watchOutcome = this.wanted.has("flow_outcome") && flow.dstPackets === 0;
+  }
+
+  /**
+   * The next thresholds above what the flow has sent and how old it is (Infinity when no
+   * rule has one: the lists are then empty).
+   */
+  private watchNext(flow: Flow, ageMs: number): void {
+    flow.watchBytesOut = nextAbove(this.bytesOut, flow.totalBytesOut) - flow.reportedBytesOut;
+    flow.watchBytesIn = nextAbove(this.bytesIn, flow.totalBytesIn) - flow.reportedBytesIn;
+    flow.watchAtMs = flow.openedMs + nextAbove(this.durationsMs, ageMs);
   }
 
   wants(trigger: Trigger): boolean {
@@ -138,9 +136,7 @@ export class RuleTriggers {
       if (t > age) break;
       if (t >= flow.watchAtMs - flow.openedMs) this.thresholdContext(flow, "duration", t / 1000);
     }
-    flow.watchBytesOut = nextAbove(this.bytesOut, out) - flow.reportedBytesOut;
-    flow.watchBytesIn = nextAbove(this.bytesIn, inb) - flow.reportedBytesIn;
-    flow.watchAtMs = flow.openedMs + nextAbove(this.durationsMs, age);
+    this.watchNext(flow, age);
   }
 
   /** The flow is over: flow_end, and flow_outcome for an attempt nobody answered. */
