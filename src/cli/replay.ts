@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
-import { AlertRouter } from "../alert/router.js";
-import { createSink, SinkConfigError } from "../alert/sinks/create.js";
-import type { AlertSink } from "../alert/sinks/sink.js";
+import { AlertRouter, type RoutedSink } from "../alert/router.js";
+import { routeSinks, SinkConfigError } from "../alert/sinks/create.js";
 import type { EgressdConfig } from "../config/config.js";
 import { loadConfig, parseConfig } from "../config/load.js";
 import { flowOptions as configFlowOptions } from "../config/sections/flows.js";
@@ -299,9 +298,9 @@ function openAlertRouter(
   output: (record: Record<string, unknown>) => void,
 ): AlertRouter {
   const c = parsed.config.alerts;
-  let sinks: AlertSink[];
+  let sinks: RoutedSink[];
   try {
-    sinks = c.sinks.map(createSink);
+    sinks = routeSinks(c.sinks);
   } catch (err) {
     if (err instanceof SinkConfigError) throw new InputError(err.message);
     throw err;
@@ -321,14 +320,7 @@ function openAlertRouter(
     interfaceName: parsed.input === "-" ? "stdin" : parsed.input,
     config: c,
     db,
-    sinks: sinks.map((sink, i) => ({
-      sink,
-      minSeverity: c.sinks[i]!.min_severity,
-      bounds: {
-        maxItems: c.sinks[i]!.queue.max_items,
-        maxAgeMs: c.sinks[i]!.queue.max_age * 1000,
-      },
-    })),
+    sinks,
     output,
     log: (level, message) => process.stderr.write(`egressd replay: ${level}: ${message}\n`),
     dispatcher: {

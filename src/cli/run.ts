@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import pino from "pino";
+import { SinkConfigError } from "../alert/sinks/create.js";
 import { ConfigError } from "../config/errors.js";
 import { Daemon, DaemonStartError } from "../daemon/daemon.js";
 import { registerAlertMetrics } from "../metrics/alert-metrics.js";
@@ -100,7 +101,11 @@ export async function runDaemon(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    if (err instanceof DaemonStartError || err instanceof ConfigError)
+    if (
+      err instanceof DaemonStartError ||
+      err instanceof ConfigError ||
+      err instanceof SinkConfigError
+    )
       throw new InputError(err.message);
     throw err;
   }

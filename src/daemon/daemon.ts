@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { AlertRouter, type RoutedSink } from "../alert/router.js";
-import { createSink } from "../alert/sinks/create.js";
+import { routeSinks } from "../alert/sinks/create.js";
 import type { BaselineMonitor } from "../baseline/monitor.js";
 import { loadBaselines } from "../baseline/open.js";
 import { LiveCaptureError } from "../capture/live/errors.js";
@@ -547,7 +547,7 @@ function loadEngine(c: EgressdConfig): RuleEngine {
 
 /** The config's sinks; none configured: JSON lines on standard output. */
 function routedSinks(c: EgressdConfig): RoutedSink[] {
-  const configs =
+  return routeSinks(
     c.alerts.sinks.length > 0
       ? c.alerts.sinks
       : [
@@ -557,12 +557,8 @@ function routedSinks(c: EgressdConfig): RoutedSink[] {
             min_severity: "info" as const,
             queue: { max_items: 100_000, max_age: 7 * 86_400 },
           },
-        ];
-  return configs.map((s) => ({
-    sink: createSink(s),
-    minSeverity: s.min_severity,
-    bounds: { maxItems: s.queue.max_items, maxAgeMs: s.queue.max_age * 1000 },
-  }));
+        ],
+  );
 }
 
 /** The listener's token and certificate, read from their files. */

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { SinkConfig } from "../../config/config.js";
+import type { RoutedSink } from "../router.js";
 import { AlertmanagerSink } from "./alertmanager.js";
 import { LogSink } from "./log.js";
 import type { AlertSink } from "./sink.js";
@@ -60,6 +61,15 @@ function http(c: Extract<SinkConfig, { type: "webhook" | "alertmanager" }>) {
     timeoutMs: c.timeout * 1000,
     ...tls(c),
   };
+}
+
+/** The config's sinks as the router takes them: each with its severity filter and queue bounds. */
+export function routeSinks(configs: readonly SinkConfig[]): RoutedSink[] {
+  return configs.map((s) => ({
+    sink: createSink(s),
+    minSeverity: s.min_severity,
+    bounds: { maxItems: s.queue.max_items, maxAgeMs: s.queue.max_age * 1000 },
+  }));
 }
 
 export function createSink(c: SinkConfig): AlertSink {
