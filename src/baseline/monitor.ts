@@ -129,25 +129,36 @@ export class BaselineMonitor implements FlowWatch {
   }
 
   /** The flow against the baseline of the device at its `direction` end (out: the initiator). */
-  private check(flow: Flow, direction: "out" | "in"): DriftFacts | null {
+  /**
+   * What a flow's end `direction` (out: the initiator) is checked against: its group's
+   * baseline, the entries that target the other end, and the flow's transport and port.
+   * Null when the device has no baseline, or for the responder of a flow within one group
+   * (checked once, from the initiator).
+   */
+  private against(flow: Flow, direction: "out" | "in") {
     const device = direction === "out" ? flow.srcDevice : flow.dstDevice;
     const group = device?.group;
     const g = group === undefined ? undefined : this.groups.get(group);
     if (g === undefined || group === undefined) return null;
-    // A flow between two devices of the same group is checked once, from the initiator.
     if (direction === "in" && flow.srcDevice?.group === group) return null;
     const targeted = g.entries
       .candidates(flow, direction)
       .filter((e) => e.direction === direction && targets(e, flow, direction));
     const transport = transportName(flow.proto);
     const port = recordHasPorts(flow.proto) ? flow.dstPort : undefined;
-    if (targeted.some((e) => e.ports.some((p) => portMatches(p, transport, port)))) return null;
-    const what = `${portText(transport, port)} ${direction === "out" ? "to" : "from"} ${peerText(flow, direction)}`;
-    if (targeted.length > 0) {
-      return { kind: "port", group, what, nearest: targeted[0]!.text };
+    const onPort = targeted.filter((e) => e.ports.some((p) => portMatches(p, transport, port)));
+    const where = `${portText(transport, port)} ${direction === "out" ? "to" : "from"} ${peerText(flow, direction)}`;
+    return { group, g, targeted, onPort, transport, port, where };
+  }
+
+  private check(flow: Flow, direction: "out" | "in"): DriftFacts | null {
+    const a = this.against(flow, direction);
+    if (a === null || a.onPort.length > 0) return null;
+    if (a.targeted.length > 0) {
+      return { kind: "port", group: a.group, what: a.where, nearest: a.targeted[0]!.text };
     }
-    const facts: DriftFacts = { kind: "destination", group, what };
-    const near = nearestEntry(g, flow, direction, transport, port);
+    const facts: DriftFacts = { kind: "destination", group: a.group, what: a.where };
+    const near = nearestEntry(a.g, flow, direction, a.transport, a.port);
     if (near !== undefined) facts.nearest = near;
     return facts;
   }
@@ -155,34 +166,17 @@ export class BaselineMonitor implements FlowWatch {
   private protocolDrift(flow: Flow, direction: "out" | "in"): DriftFacts | null {
     const protocol = (flow.app as FlowApp | null)?.protocol;
     if (!protocol) return null;
-    const device = direction === "out" ? flow.srcDevice : flow.dstDevice;
-    const group = device?.group;
-    const g = group === undefined ? undefined : this.groups.get(group);
-    if (g === undefined || group === undefined) return null;
-    if (direction === "in" && flow.srcDevice?.group === group) return null;
-    const transport = transportName(flow.proto);
-    const port = recordHasPorts(flow.proto) ? flow.dstPort : undefined;
-    const matched = g.entries
-      .candidates(flow, direction)
-      .filter(
-        (e) =>
-          e.direction === direction &&
-          targets(e, flow, direction) &&
-          e.ports.some((p) => portMatches(p, transport, port)),
-      );
+    const a = this.against(flow, direction);
     // No entry: already a destination or port drift. An entry without protocols: anything.
-    if (matched.length === 0) return null;
-    if (
-      matched.some(
-        (e) => (e.entry.protocols?.length ?? 0) === 0 || e.entry.protocols!.includes(protocol),
-      )
-    )
-      return null;
+    if (a === null || a.onPort.length === 0) return null;
+    const allows = (e: CompiledEntry) =>
+      (e.entry.protocols?.length ?? 0) === 0 || e.entry.protocols!.includes(protocol);
+    if (a.onPort.some(allows)) return null;
     return {
       kind: "protocol",
-      group,
-      what: `${protocol} on ${portText(transport, port)} ${direction === "out" ? "to" : "from"} ${peerText(flow, direction)}`,
-      nearest: matched[0]!.text,
+      group: a.group,
+      what: `${protocol} on ${a.where}`,
+      nearest: a.onPort[0]!.text,
     };
   }
 
