@@ -7,44 +7,34 @@
  * the same ids and a receiver can drop a re-sent alert.
  */
 import { createHash } from "node:crypto";
+import { fieldAt, fieldText } from "../output/record-path.js";
 
 type Json = Record<string, unknown>;
-
-function at(record: Json, path: string): unknown {
-  let v: unknown = record;
-  for (const k of path.split(".")) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Json)[k];
-  }
-  return v;
-}
-
-function text(v: unknown): string | undefined {
-  return typeof v === "string" && v !== "" ? v : typeof v === "number" ? String(v) : undefined;
-}
 
 /** The device an alert is about: "mac:44-19-B6-..." or an address. */
 export function alertDevice(record: Json): string {
   return (
-    text(at(record, "egressd.source_device.id")) ??
-    text(at(record, "egressd.device.id")) ??
-    text(at(record, "source.ip")) ??
+    fieldText(fieldAt(record, "egressd.source_device.id")) ??
+    fieldText(fieldAt(record, "egressd.device.id")) ??
+    fieldText(fieldAt(record, "source.ip")) ??
     "-"
   );
 }
 
 /** Where it went: the name asked for or reached, else "AS<n>", else the address. */
 export function alertDestination(record: Json): string {
-  const name = text(at(record, "dns.question.name")) ?? text(at(record, "destination.domain"));
+  const name =
+    fieldText(fieldAt(record, "dns.question.name")) ??
+    fieldText(fieldAt(record, "destination.domain"));
   if (name !== undefined) return name;
-  const as = text(at(record, "destination.as.number"));
+  const as = fieldText(fieldAt(record, "destination.as.number"));
   if (as !== undefined) return `AS${as}`;
-  return text(at(record, "destination.ip")) ?? "-";
+  return fieldText(fieldAt(record, "destination.ip")) ?? "-";
 }
 
 /** "EGR-VC-001|mac:44-19-B6-12-34-56|litedev.hik-connect.com". */
 export function dedupKey(record: Json): string {
-  return `${text(at(record, "rule.id")) ?? "-"}|${alertDevice(record)}|${alertDestination(record)}`;
+  return `${fieldText(fieldAt(record, "rule.id")) ?? "-"}|${alertDevice(record)}|${alertDestination(record)}`;
 }
 
 /** 24 hex digits from the sensor, the dedup key, the packet time and the flow. */
@@ -54,13 +44,13 @@ export function alertId(record: Json, sensor: string, key: string, salt = ""): s
   h.update("\0");
   h.update(key);
   h.update("\0");
-  h.update(text(record["@timestamp"]) ?? "");
+  h.update(fieldText(record["@timestamp"]) ?? "");
   h.update("\0");
-  h.update(text(at(record, "egressd.trigger")) ?? "");
+  h.update(fieldText(fieldAt(record, "egressd.trigger")) ?? "");
   h.update("\0");
-  h.update(JSON.stringify(at(record, "egressd.threshold") ?? null));
+  h.update(JSON.stringify(fieldAt(record, "egressd.threshold") ?? null));
   h.update("\0");
-  h.update(text(at(record, "network.community_id")) ?? "");
+  h.update(fieldText(fieldAt(record, "network.community_id")) ?? "");
   h.update("\0");
   h.update(salt);
   return h.digest("hex").slice(0, 24);

@@ -3,11 +3,13 @@
  * sink saw it) and prints the newest first, filtered by time, severity, device and rule:
  * an aligned table for people, or the stored ECS records as JSON Lines for jq and scripts.
  */
+
 import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { type AlertQuery, AlertStore, type StoredAlert } from "../alert/store.js";
 import { parseDuration, parseMac } from "../config/kinds.js";
 import { loadConfig } from "../config/load.js";
+import { fieldAt } from "../output/record-path.js";
 import { SEVERITIES, type Severity } from "../rules/index.js";
 import { SqliteDeviceStore } from "../store/devices.js";
 import { DEFAULT_DB_PATH, openDatabase, StoreError } from "../store/sqlite.js";
@@ -289,15 +291,6 @@ function shortTime(ms: number): string {
 
 type Json = Record<string, unknown>;
 
-function at(record: Json | null, path: string): unknown {
-  let v: unknown = record;
-  for (const k of path.split(".")) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Json)[k];
-  }
-  return v;
-}
-
 function parseRecord(json: string): Json | null {
   try {
     const v: unknown = JSON.parse(json);
@@ -311,8 +304,8 @@ function parseRecord(json: string): Json | null {
 export function alertTable(alerts: StoredAlert[]): string[] {
   const rows = alerts.map((a) => {
     const record = parseRecord(a.json);
-    const repeats = at(record, "egressd.repeat.count");
-    const message = at(record, "message");
+    const repeats = fieldAt(record, "egressd.repeat.count");
+    const message = fieldAt(record, "message");
     return {
       cells: [shortTime(a.tsMs), a.severity, a.ruleId],
       repeats: typeof repeats === "number" && repeats > 0 ? String(repeats) : "-",

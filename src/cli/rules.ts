@@ -3,6 +3,7 @@ import { CaptureFormatError } from "../capture/source.js";
 import type { EgressdConfig } from "../config/config.js";
 import { ConfigError } from "../config/errors.js";
 import { loadConfig, parseConfig } from "../config/load.js";
+import { fieldAt } from "../output/record-path.js";
 import { UnsupportedLinkTypeError } from "../pipeline.js";
 import {
   formatRuleProblem,
@@ -253,7 +254,7 @@ export async function runRuleTest(
   const reasons = checkExpectations(test, alerts);
   const counts: Record<string, number> = {};
   for (const a of alerts) {
-    const id = String(field(a, "rule.id"));
+    const id = String(fieldAt(a, "rule.id"));
     counts[id] = (counts[id] ?? 0) + 1;
   }
   return { test, pass: reasons.length === 0, reasons, alerts: counts };
@@ -263,7 +264,7 @@ export async function runRuleTest(
 export function checkExpectations(test: RuleTestCase, alerts: readonly JsonRecord[]): string[] {
   const byRule = new Map<string, JsonRecord[]>();
   for (const a of alerts) {
-    const id = String(field(a, "rule.id"));
+    const id = String(fieldAt(a, "rule.id"));
     const list = byRule.get(id);
     if (list === undefined) byRule.set(id, [a]);
     else list.push(a);
@@ -278,7 +279,7 @@ export function checkExpectations(test: RuleTestCase, alerts: readonly JsonRecor
     if (fired.length === 0) continue;
     const first = fired[0]!;
     reasons.push(
-      `${id} fired ${times(fired.length)} but must not (first at ${String(field(first, "@timestamp"))}: ${String(field(first, "message"))})`,
+      `${id} fired ${times(fired.length)} but must not (first at ${String(fieldAt(first, "@timestamp"))}: ${String(fieldAt(first, "message"))})`,
     );
   }
   return reasons;
@@ -288,18 +289,20 @@ function checkExpect(e: RuleTestExpect, fired: readonly JsonRecord[]): string | 
   if (fired.length < e.min) {
     return `${e.rule}: expected at least ${alerts(e.min)}, got ${fired.length}`;
   }
-  const matching = fired.filter((a) => e.where.every((w) => matches(field(a, w.field), w.values)));
+  const matching = fired.filter((a) =>
+    e.where.every((w) => matches(fieldAt(a, w.field), w.values)),
+  );
   const desc = e.where.map(describeWhere).join(" and ");
   if (matching.length < e.min) {
     // The first condition that leaves too few, with the values the alerts had there.
     let seenOn = e.where[0]!;
     for (const w of e.where) {
-      if (fired.filter((a) => matches(field(a, w.field), w.values)).length < e.min) {
+      if (fired.filter((a) => matches(fieldAt(a, w.field), w.values)).length < e.min) {
         seenOn = w;
         break;
       }
     }
-    const seen = [...new Set(fired.map((a) => show(field(a, seenOn.field))))];
+    const seen = [...new Set(fired.map((a) => show(fieldAt(a, seenOn.field))))];
     const shown = seen.slice(0, 5).join(", ") + (seen.length > 5 ? ", ..." : "");
     const atLeast = e.min > 1 ? `; expected at least ${e.min}` : "";
     return `${e.rule}: ${matching.length} of ${alerts(fired.length)} have ${desc}${atLeast} (${seenOn.field} seen: ${shown})`;
@@ -308,16 +311,6 @@ function checkExpect(e: RuleTestExpect, fired: readonly JsonRecord[]): string | 
     return `${e.rule}: expected at most ${alerts(e.max)}${desc === "" ? "" : ` with ${desc}`}, got ${matching.length}`;
   }
   return null;
-}
-
-/** A dotted path into a record; undefined where it leads nowhere. */
-function field(record: JsonRecord, path: string): unknown {
-  let v: unknown = record;
-  for (const key of path.split(".")) {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
 }
 
 /** Equal as text to one of the values (20 matches "20"); a list field matches when any item does. */

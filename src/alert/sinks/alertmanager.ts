@@ -9,6 +9,7 @@
  * and a repeat of the same one updates it. Per-alert facts (message, event id, repeat
  * count) go into annotations, which do not take part in that identity.
  */
+import { fieldAt } from "../../output/record-path.js";
 import { HttpPoster, type HttpSinkOptions } from "./http-post.js";
 import type { AlertSink, QueuedAlert } from "./sink.js";
 
@@ -72,16 +73,6 @@ export function cleanValue(value: unknown, max: number): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : text;
 }
 
-/** record.a.b.c, or undefined when any step is missing. */
-function field(record: unknown, path: string): unknown {
-  let value = record;
-  for (const key of path.split(".")) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
-
 /** Sets the label or annotation unless its cleaned value is empty (Alertmanager drops those). */
 function put(into: Record<string, string>, name: string, value: unknown, max: number): void {
   const text = cleanValue(value, max);
@@ -131,7 +122,7 @@ export class AlertmanagerSink implements AlertSink {
     } catch {
       record = {};
     }
-    const get = (path: string) => field(record, path);
+    const get = (path: string) => fieldAt(record, path);
     const labels: Record<string, string> = { ...this.extraLabels };
     put(labels, "alertname", get("rule.id") ?? "egressd", MAX_LABEL_CHARS);
     put(labels, "severity", get("egressd.severity") ?? alert.severity, MAX_LABEL_CHARS);

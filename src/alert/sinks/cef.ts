@@ -10,6 +10,7 @@
  * in extension values, so the header turns them into spaces). Pipes need no escape in the
  * extension. Keys are fixed names from the CEF dictionary below and never need escaping.
  */
+import { fieldAt, fieldText } from "../../output/record-path.js";
 
 export interface CefProduct {
   vendor: string;
@@ -41,23 +42,6 @@ export function escapeCefValue(value: string): string {
   });
 }
 
-/** record["a.b.c"] for nested ECS objects; undefined when any step is missing. */
-function field(record: Record<string, unknown>, path: string): unknown {
-  let node: unknown = record;
-  for (const key of path.split(".")) {
-    if (node === null || typeof node !== "object" || Array.isArray(node)) return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
-}
-
-/** A string or finite number as text; anything else (objects, empty strings) is absent. */
-function text(value: unknown): string | undefined {
-  if (typeof value === "string") return value !== "" ? value : undefined;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  return undefined;
-}
-
 /** Integers only: CEF's number keys (ports, counts, cnN) reject anything else. */
 function integer(value: unknown): string | undefined {
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
@@ -80,7 +64,7 @@ export function epochMillis(value: unknown): string | undefined {
 
 /** CEF wants MACs colon-separated; ECS writes them with hyphens. */
 function mac(value: unknown): string | undefined {
-  const s = text(value);
+  const s = fieldText(value);
   return s !== undefined && /^[0-9A-Fa-f]{2}([-:][0-9A-Fa-f]{2}){5}$/.test(s)
     ? s.replace(/-/g, ":")
     : undefined;
@@ -88,8 +72,8 @@ function mac(value: unknown): string | undefined {
 
 /** 1 outbound, 0 inbound, as seen from the watched network; absent when unclear. */
 function direction(record: Record<string, unknown>): string | undefined {
-  const src = field(record, "source.scope");
-  const dst = field(record, "destination.scope");
+  const src = fieldAt(record, "source.scope");
+  const dst = fieldAt(record, "destination.scope");
   if (src === undefined || dst === undefined) return undefined;
   if (dst === "internet" && src !== "internet") return "1";
   if (src === "internet" && dst !== "internet") return "0";
@@ -97,69 +81,76 @@ function direction(record: Record<string, unknown>): string | undefined {
 }
 
 function list(value: unknown): string | undefined {
-  if (!Array.isArray(value)) return text(value);
-  const items = value.map(text).filter((v) => v !== undefined);
+  if (!Array.isArray(value)) return fieldText(value);
+  const items = value.map(fieldText).filter((v) => v !== undefined);
   return items.length > 0 ? items.join(",") : undefined;
 }
 
 /** The device that did it: a flow's source device, or the device of a first-seen alert. */
 function device(record: Record<string, unknown>, key: string): string | undefined {
-  return text(
-    field(record, `egressd.source_device.${key}`) ?? field(record, `egressd.device.${key}`),
+  return fieldText(
+    fieldAt(record, `egressd.source_device.${key}`) ?? fieldAt(record, `egressd.device.${key}`),
   );
 }
 
 /** The extension pairs in a stable order; absent fields are left out. */
 function extension(record: Record<string, unknown>): [string, string | undefined][] {
-  const srcIp = text(field(record, "source.ip"));
-  const dstIp = text(field(record, "destination.ip"));
+  const srcIp = fieldText(fieldAt(record, "source.ip"));
+  const dstIp = fieldText(fieldAt(record, "destination.ip"));
   const v6 = (ip: string | undefined) => ip?.includes(":") === true;
-  const transport = text(field(record, "network.transport"));
+  const transport = fieldText(fieldAt(record, "network.transport"));
   const pairs: [string, string | undefined][] = [
     ["rt", epochMillis(record["@timestamp"])],
-    ["externalId", text(field(record, "event.id"))],
-    ["act", text(field(record, "egressd.trigger")) ?? text(field(record, "event.action"))],
-    ["cat", list(field(record, "egressd.tags")) ?? list(field(record, "event.category"))],
-    ["msg", text(record.message)],
+    ["externalId", fieldText(fieldAt(record, "event.id"))],
+    [
+      "act",
+      fieldText(fieldAt(record, "egressd.trigger")) ?? fieldText(fieldAt(record, "event.action")),
+    ],
+    ["cat", list(fieldAt(record, "egressd.tags")) ?? list(fieldAt(record, "event.category"))],
+    ["msg", fieldText(record.message)],
     // src/dst are IPv4 in the CEF dictionary; IPv6 goes to the custom IPv6 address keys
     // the spec sets aside for source (c6a2) and destination (c6a3).
     ["src", v6(srcIp) ? undefined : srcIp],
     ["c6a2", v6(srcIp) ? srcIp : undefined],
     ["c6a2Label", v6(srcIp) ? "Source IPv6 Address" : undefined],
-    ["spt", integer(field(record, "source.port"))],
-    ["smac", mac(field(record, "source.mac"))],
-    ["shost", text(field(record, "source.domain"))],
+    ["spt", integer(fieldAt(record, "source.port"))],
+    ["smac", mac(fieldAt(record, "source.mac"))],
+    ["shost", fieldText(fieldAt(record, "source.domain"))],
     ["dst", v6(dstIp) ? undefined : dstIp],
     ["c6a3", v6(dstIp) ? dstIp : undefined],
     ["c6a3Label", v6(dstIp) ? "Destination IPv6 Address" : undefined],
-    ["dpt", integer(field(record, "destination.port"))],
-    ["dmac", mac(field(record, "destination.mac"))],
-    ["dhost", text(field(record, "destination.domain"))],
+    ["dpt", integer(fieldAt(record, "destination.port"))],
+    ["dmac", mac(fieldAt(record, "destination.mac"))],
+    ["dhost", fieldText(fieldAt(record, "destination.domain"))],
     ["proto", transport?.toUpperCase()],
-    ["app", text(field(record, "network.protocol"))],
+    ["app", fieldText(fieldAt(record, "network.protocol"))],
     ["deviceDirection", direction(record)],
-    ["out", integer(field(record, "egressd.flow.source_bytes"))],
-    ["in", integer(field(record, "egressd.flow.destination_bytes"))],
-    ["outcome", text(field(record, "egressd.flow.outcome"))],
-    ["request", text(field(record, "url.original"))],
-    ["requestMethod", text(field(record, "http.request.method"))],
-    ["requestClientApplication", text(field(record, "user_agent.original"))],
-    ["cnt", integer(field(record, "egressd.repeat.count"))],
-    ["start", epochMillis(field(record, "egressd.repeat.first"))],
-    ["end", epochMillis(field(record, "egressd.repeat.last"))],
-    ["dvchost", text(field(record, "observer.name"))],
-    ["deviceInboundInterface", text(field(record, "observer.interface"))],
+    ["out", integer(fieldAt(record, "egressd.flow.source_bytes"))],
+    ["in", integer(fieldAt(record, "egressd.flow.destination_bytes"))],
+    ["outcome", fieldText(fieldAt(record, "egressd.flow.outcome"))],
+    ["request", fieldText(fieldAt(record, "url.original"))],
+    ["requestMethod", fieldText(fieldAt(record, "http.request.method"))],
+    ["requestClientApplication", fieldText(fieldAt(record, "user_agent.original"))],
+    ["cnt", integer(fieldAt(record, "egressd.repeat.count"))],
+    ["start", epochMillis(fieldAt(record, "egressd.repeat.first"))],
+    ["end", epochMillis(fieldAt(record, "egressd.repeat.last"))],
+    ["dvchost", fieldText(fieldAt(record, "observer.name"))],
+    ["deviceInboundInterface", fieldText(fieldAt(record, "observer.interface"))],
   ];
   // Custom fields travel with a Label key that says what they hold.
   const custom: [string, string, string | undefined][] = [
-    ["cs1", "Rule ID", text(field(record, "rule.id"))],
-    ["cs2", "Destination Country", text(field(record, "destination.geo.country_iso_code"))],
-    ["cs3", "Destination AS Organization", text(field(record, "destination.as.organization.name"))],
+    ["cs1", "Rule ID", fieldText(fieldAt(record, "rule.id"))],
+    ["cs2", "Destination Country", fieldText(fieldAt(record, "destination.geo.country_iso_code"))],
+    [
+      "cs3",
+      "Destination AS Organization",
+      fieldText(fieldAt(record, "destination.as.organization.name")),
+    ],
     ["cs4", "Device Group", device(record, "group")],
     ["cs5", "Device Role", device(record, "role")],
-    ["cs6", "Community ID", text(field(record, "network.community_id"))],
-    ["cn1", "Destination ASN", integer(field(record, "destination.as.number"))],
-    ["cn2", "VLAN ID", integer(field(record, "network.vlan.id"))],
+    ["cs6", "Community ID", fieldText(fieldAt(record, "network.community_id"))],
+    ["cn1", "Destination ASN", integer(fieldAt(record, "destination.as.number"))],
+    ["cn2", "VLAN ID", integer(fieldAt(record, "network.vlan.id"))],
   ];
   for (const [key, label, value] of custom) {
     if (value === undefined) continue;
@@ -170,16 +161,17 @@ function extension(record: Record<string, unknown>): [string, string | undefined
 
 /** ECS event.severity (1..99) scaled to 0..10 when egressd.severity is missing; else medium. */
 function scoreSeverity(record: Record<string, unknown>): number {
-  const score = field(record, "event.severity");
+  const score = fieldAt(record, "event.severity");
   if (typeof score !== "number" || !Number.isFinite(score)) return 5;
   return Math.min(10, Math.max(0, Math.round(score / 10)));
 }
 
 /** One CEF:0 line for an alert; every field the record lacks is simply left out. */
 export function cefMessage(record: Record<string, unknown>, product: CefProduct): string {
-  const ruleId = text(field(record, "rule.id")) ?? "egressd-alert";
-  const name = text(field(record, "rule.name")) ?? text(record.message) ?? ruleId;
-  const severity = CEF_SEVERITY[String(field(record, "egressd.severity"))] ?? scoreSeverity(record);
+  const ruleId = fieldText(fieldAt(record, "rule.id")) ?? "egressd-alert";
+  const name = fieldText(fieldAt(record, "rule.name")) ?? fieldText(record.message) ?? ruleId;
+  const severity =
+    CEF_SEVERITY[String(fieldAt(record, "egressd.severity"))] ?? scoreSeverity(record);
   const header = [
     "CEF:0",
     escapeCefHeader(product.vendor),
