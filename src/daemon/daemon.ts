@@ -424,16 +424,7 @@ export class Daemon implements DaemonView {
     return this.sources.map((s) => {
       const st = s.stats();
       const state = this.states.get(s.name) ?? { state: "starting" as const };
-      const out: CaptureStatus = {
-        interface: s.name,
-        state: state.state,
-        received: st.received,
-        droppedKernel: st.droppedKernel,
-        droppedInterface: st.droppedInterface,
-        packets: st.packets,
-        bytes: st.bytes,
-        reopens: st.reopens,
-      };
+      const out: CaptureStatus = { interface: s.name, state: state.state, ...st };
       if (state.detail !== undefined) out.detail = state.detail;
       return out;
     });

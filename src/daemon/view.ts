@@ -3,6 +3,7 @@
  * read at scrape or request time (never per packet). src/daemon/daemon.ts implements it.
  */
 import type { AlertRouter } from "../alert/router.js";
+import type { LiveStats } from "../capture/live/live-source.js";
 import type { GeoIp } from "../enrich/geoip/index.js";
 import type { Inventory } from "../inventory/index.js";
 import type { Pipeline } from "../pipeline.js";
@@ -10,20 +11,12 @@ import type { RuleEngine } from "../rules/engine.js";
 
 export type CaptureState = "starting" | "capturing" | "down" | "stopped";
 
-export interface CaptureStatus {
+/** One interface: its state and libpcap's and the pipeline's counts for it. */
+export interface CaptureStatus extends LiveStats {
   interface: string;
   state: CaptureState;
   /** Why it is down (libpcap's message). */
   detail?: string;
-  /** libpcap's counters, summed over reopens. */
-  received: number;
-  droppedKernel: number;
-  droppedInterface: number;
-  /** Packets and bytes handed to the pipeline. */
-  packets: number;
-  bytes: number;
-  /** Times the interface was reopened after going down. */
-  reopens: number;
 }
 
 export interface ReadyCheck {
