@@ -36,7 +36,7 @@ import { createRegistry } from "../metrics/registry.js";
 import { registerRuleMetrics } from "../metrics/rule-metrics.js";
 import type { Pipeline } from "../pipeline.js";
 import { RuleEngine, RuleLoadError } from "../rules/engine.js";
-import { formatRuleProblem, loadRuleFiles } from "../rules/index.js";
+import { formatRuleProblem } from "../rules/index.js";
 import { type Database, openDatabase } from "../store/sqlite.js";
 import type {
   CaptureState,
@@ -278,13 +278,13 @@ export class Daemon implements DaemonView {
       return;
     }
     const old = this.config;
-    // Rules and sets, checked beside the running set (the engine loads them again to swap).
-    const check = loadRuleFiles(next.rules.paths, ruleOptions(next));
-    if (check.ruleSet === null) {
-      const errors = check.problems.filter((p) => p.severity === "error").map(formatRuleProblem);
-      this.engine.setSources(next.rules.paths, ruleOptions(next));
-      this.engine.reload("SIGHUP"); // fails the same way: counted in the rule metrics
-      this.engine.setSources(old.rules.paths, ruleOptions(old));
+    // Rules and sets, loaded beside the running set; swapped in only with the rest.
+    const rules = this.engine.prepare("SIGHUP", next.rules.paths, ruleOptions(next));
+    if (!rules.outcome.ok) {
+      const errors = rules.outcome.problems
+        .filter((p) => p.severity === "error")
+        .map(formatRuleProblem);
+      this.engine.commit(rules); // counted as a failed rule reload in the metrics
       this.reloadFailed(
         started,
         `rules (the previous ${this.engine.current.rules.length} keep running):\n${errors.join("\n")}`,
@@ -306,8 +306,7 @@ export class Daemon implements DaemonView {
       for (const s of sinks) await s.sink.close();
       return;
     }
-    this.engine.setSources(next.rules.paths, ruleOptions(next));
-    const outcome = this.engine.reload("SIGHUP");
+    const outcome = this.engine.commit(rules);
     if (this.baseline !== null)
       this.baseline.replace(baselines?.groups ?? [], next.baseline.volume_factor);
     for (const w of baselines?.warnings ?? []) this.log.warn(w);

@@ -13,6 +13,14 @@ import type { ExceptionStat } from "./exceptions.js";
 import { type LoadOptions, type LoadResult, loadRuleFiles } from "./load.js";
 import { formatRuleProblem, type RuleProblem } from "./problems.js";
 
+/** A load made beside the running rules, not yet swapped in (RuleEngine.prepare). */
+export interface PreparedReload {
+  result: LoadResult;
+  paths: readonly string[];
+  options: LoadOptions;
+  outcome: ReloadOutcome;
+}
+
 export interface ReloadOutcome {
   ok: boolean;
   /** What asked for it: "SIGHUP", "file change", "api". */
@@ -105,26 +113,45 @@ export class RuleEngine {
     };
   }
 
-  /** Where the next reload reads from (a config reload may change paths and variables). */
-  setSources(paths: readonly string[], options: LoadOptions): void {
-    this.paths = paths;
-    this.options = options;
-  }
-
   /** Loads the rule files again; swaps them in only when they load without errors. */
   reload(cause: string): ReloadOutcome {
+    return this.commit(this.prepare(cause));
+  }
+
+  /**
+   * Loads rule files beside the running set, from new sources if given (a config reload
+   * may change paths and variables); nothing changes until commit(). A caller that has
+   * more to check (the daemon's sinks, groups) prepares, checks, then commits.
+   */
+  prepare(
+    cause: string,
+    paths: readonly string[] = this.paths,
+    options: LoadOptions = this.options,
+  ): PreparedReload {
     const started = process.hrtime.bigint();
-    const result = loadRuleFiles(this.paths, this.options);
+    const result = loadRuleFiles(paths, options);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const outcome: ReloadOutcome = {
-      ok: result.ruleSet !== null,
-      cause,
-      atMs: Date.now(),
-      seconds,
-      rules: 0,
-      problems: result.problems,
+    return {
+      result,
+      paths,
+      options,
+      outcome: {
+        ok: result.ruleSet !== null,
+        cause,
+        atMs: Date.now(),
+        seconds,
+        rules: 0,
+        problems: result.problems,
+      },
     };
+  }
+
+  /** Swaps a prepared load in (or records that it failed: the running set stays). */
+  commit(prepared: PreparedReload): ReloadOutcome {
+    const { result, outcome } = prepared;
     if (result.ruleSet !== null) {
+      this.paths = prepared.paths;
+      this.options = prepared.options;
       const previous = this.set;
       this.carry(previous);
       previous.onExceptionExpired = null;
