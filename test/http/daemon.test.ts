@@ -5,8 +5,8 @@
  * HTTP receiver on loopback. /metrics is checked value by value and with promtool;
  * /readyz, the JSON API, the bearer token and TLS are checked as a client sees them.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -45,6 +45,7 @@ import { RuleTriggers } from "../../src/rules/triggers.js";
 import { type Database, openDatabase } from "../../src/store/sqlite.js";
 import { uint32, writeMmdb } from "../helpers/mmdb-writer.js";
 import { ethernet, ipv4, tcp, udp } from "../helpers/packets.js";
+import { selfSignedCert } from "../helpers/self-signed.js";
 import { encodeMessage } from "../protocols/dns/build.js";
 
 const T0 = Date.UTC(2026, 10, 22, 6) / 1000;
@@ -680,30 +681,7 @@ describe("the listener's access control", () => {
   });
 
   it("serves HTTPS with a certificate and key, the token still asked for", async () => {
-    const key = join(dir, "key.pem");
-    const cert = join(dir, "cert.pem");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "ignore", timeout: 30_000 },
-    );
-    const pem = { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
+    const pem = selfSignedCert(dir, "listener");
     const l = await startHttpListener({
       listen: "127.0.0.1:0",
       registry: daemon.registry,

@@ -4,7 +4,7 @@
  * the RFC 5424 bytes exactly, and that failures (wrong CA, dropped connection, stalled
  * receiver) reject with a DeliveryError within the timeout instead of hanging.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
@@ -25,6 +25,7 @@ import {
 } from "../../../src/alert/sinks/rfc5424.js";
 import { DeliveryError, type QueuedAlert } from "../../../src/alert/sinks/sink.js";
 import { SyslogSink, type SyslogSinkOptions } from "../../../src/alert/sinks/syslog.js";
+import { selfSignedCert } from "../../helpers/self-signed.js";
 
 const PID = process.pid;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -162,38 +163,11 @@ async function streamReceiver(
 const certDir = mkdtempSync(join(tmpdir(), "egressd-syslog-"));
 afterAll(() => rmSync(certDir, { recursive: true, force: true }));
 
-function selfSigned(name: string): { key: string; cert: string } {
-  const key = join(certDir, `${name}.key`);
-  const cert = join(certDir, `${name}.crt`);
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-days",
-      "1",
-    ],
-    { stdio: "ignore", timeout: 30_000 },
-  );
-  return { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
-}
-
 let server: { key: string; cert: string };
 let stranger: { key: string; cert: string };
 beforeAll(() => {
-  server = selfSigned("server");
-  stranger = selfSigned("stranger");
+  server = selfSignedCert(certDir, "server");
+  stranger = selfSignedCert(certDir, "stranger");
 });
 
 // --- tests ----------------------------------------------------------------------------

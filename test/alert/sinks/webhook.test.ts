@@ -4,8 +4,7 @@
  * are the stored alert JSON, headers and token arrive, TLS trusts exactly the configured
  * CA, and each failure (503, 400, 401, stalled, refused) maps to the right DeliveryError.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -19,6 +18,7 @@ import {
 } from "../../../src/alert/sinks/http-post.js";
 import { DeliveryError, type QueuedAlert } from "../../../src/alert/sinks/sink.js";
 import { WebhookSink } from "../../../src/alert/sinks/webhook.js";
+import { selfSignedCert } from "../../helpers/self-signed.js";
 
 interface Received {
   method: string;
@@ -273,39 +273,11 @@ describe("webhook sink over HTTPS", () => {
   let otherCa: string;
   let rx: Awaited<ReturnType<typeof receiver>>;
 
-  /** A self-signed certificate for 127.0.0.1 / localhost, valid one day. */
-  function selfSigned(name: string): { key: string; cert: string } {
-    const key = join(dir, `${name}.key`);
-    const cert = join(dir, `${name}.crt`);
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        "-days",
-        "1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ],
-      { stdio: "ignore", timeout: 30_000 },
-    );
-    return { key: readFileSync(key, "utf8"), cert: readFileSync(cert, "utf8") };
-  }
-
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "egressd-webhook-"));
-    const server = selfSigned("server");
+    const server = selfSignedCert(dir, "server");
     ca = server.cert;
-    otherCa = selfSigned("other").cert;
+    otherCa = selfSignedCert(dir, "other").cert;
     rx = await receiver(server);
   });
   afterAll(async () => {
