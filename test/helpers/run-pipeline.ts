@@ -56,6 +56,13 @@ export function runFrames(
     extras.enricher ?? null,
     extras.triggers ?? null,
   );
+  feedFrames(pipeline, frames);
+  pipeline.finish();
+  return { records, events, pipeline };
+}
+
+/** Hands each frame to the pipeline as one reused RawPacket, as a capture reader does. */
+export function feedFrames(pipeline: Pipeline, frames: readonly TimedFrame[]): void {
   const raw: RawPacket = {
     buf: Buffer.alloc(0),
     offset: 0,
@@ -78,6 +85,4 @@ export function runFrames(
     raw.linkType = f.linkType ?? 1;
     pipeline.packet(raw);
   }
-  pipeline.finish();
-  return { records, events, pipeline };
 }

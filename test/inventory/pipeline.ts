@@ -20,7 +20,7 @@ import {
   DEFAULT_INSPECTOR_OPTIONS,
   type ProtocolEventKind,
 } from "../../src/protocols/inspector.js";
-import type { TimedFrame } from "../helpers/run-pipeline.js";
+import { feedFrames, type TimedFrame } from "../helpers/run-pipeline.js";
 
 type Rec = Record<string, any>;
 
@@ -79,26 +79,7 @@ export function replayFrames(
   options: { inventory?: Inventory; events?: ProtocolEventKind[] } = {},
 ): Replayed {
   const r = build(options.inventory ?? null, options.events ?? []);
-  const raw: RawPacket = {
-    buf: Buffer.alloc(0),
-    offset: 0,
-    capLen: 0,
-    origLen: 0,
-    tsSec: 0,
-    tsNsec: 0,
-    linkType: 1,
-    interfaceId: 0,
-    recordOffset: 0,
-  };
-  for (const f of frames) {
-    raw.buf = f.frame;
-    raw.capLen = f.frame.length;
-    raw.origLen = f.frame.length;
-    raw.tsSec = Math.floor(f.t);
-    raw.tsNsec = Math.round((f.t - Math.floor(f.t)) * 1e6) * 1000;
-    raw.linkType = f.linkType ?? 1;
-    r.pipeline.packet(raw);
-  }
+  feedFrames(r.pipeline, frames);
   r.pipeline.finish();
   return r;
 }
